@@ -1,0 +1,3 @@
+from tenantcore.cli import main
+
+main()
