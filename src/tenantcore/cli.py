@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from tenantcore import __version__
 from tenantcore.logging import configure_logging
 from tenantcore.settings import Settings
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 app = typer.Typer(help="TenantCore: sending mailboxes on your own Microsoft 365 tenants.")
 sandbox_app = typer.Typer(help="The Microsoft 365 sandbox (the default back end).")

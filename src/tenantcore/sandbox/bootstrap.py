@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from tenantcore.sandbox.runtime import SandboxConfig
-
-if TYPE_CHECKING:
-    from tenantcore.settings import SandboxSettings
+from tenantcore.settings import SandboxSettings
 
 
 def config_from_settings(settings: SandboxSettings) -> SandboxConfig:

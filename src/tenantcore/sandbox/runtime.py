@@ -11,14 +11,12 @@ import fnmatch
 import random
 import time
 from collections import Counter, defaultdict, deque
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
 
 Host = Literal["login", "graph", "exchange", "smtp"]
 

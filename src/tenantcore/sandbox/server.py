@@ -80,6 +80,7 @@ class SandboxServer:
             lifespan="off",
             log_level="warning",
             access_log=False,
+            timeout_graceful_shutdown=2,
             **ssl_options,  # type: ignore[arg-type]
         )
         self._http = uvicorn.Server(config)

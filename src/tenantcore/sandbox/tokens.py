@@ -14,10 +14,8 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from datetime import datetime
+from datetime import datetime
+from typing import Any
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 EXCHANGE_AUDIENCE = "https://outlook.office365.com"
