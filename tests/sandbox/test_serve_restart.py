@@ -87,7 +87,7 @@ def test_restart_keeps_tenants_dns_clock_and_tokens(tmp_path: Path) -> None:
             json={"records": [{"type": "TXT", "value": "MS=ms42"}]},
         ).raise_for_status()
         clock = client.post("/_sandbox/clock", json={"advance_seconds": 3600}).json()
-        token = client.post(
+        client.post(
             f"/{tenant_id}/oauth2/v2.0/token",
             data={
                 "grant_type": "client_credentials",
