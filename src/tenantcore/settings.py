@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,33 @@ class SandboxSettings(BaseModel):
     auto_publish_dns: bool = True
 
 
+class MicrosoftSettings(BaseModel):
+    """How TenantCore reaches Microsoft 365 (the connector). Sandbox mode points the same
+    clients at the sandbox; nothing else changes."""
+
+    mode: Literal["sandbox", "live"] = "sandbox"
+    # The multi-tenant Entra application (live) or the sandbox's registered app.
+    client_id: str = "tenantcore-sandbox"
+    client_secret: SecretStr | None = None
+    # Live certificate credential: a PEM file holding the private key, and the certificate's
+    # SHA-1 thumbprint in hex (what Entra shows).
+    certificate_path: Path | None = None
+    certificate_thumbprint: str | None = None
+    login_base_url: str = "https://login.microsoftonline.com"
+    graph_base_url: str = "https://graph.microsoft.com"
+    exchange_base_url: str = "https://outlook.office365.com"
+    # Concurrent InvokeCommand requests per tenant (wire reference 3.6: Exchange rejects calls
+    # beyond its per-tenant concurrency budget; 3 matches the sandbox's default cap).
+    exchange_max_concurrency: int = Field(default=3, ge=1)
+    request_timeout_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1)
+    call_deadline_seconds: float = Field(default=180.0, gt=0)
+    backoff_base_seconds: float = Field(default=0.5, ge=0)
+    backoff_max_seconds: float = Field(default=30.0, ge=0)
+    # Retries of a 404 right after a create (directory replication lag).
+    replication_retries: int = Field(default=6, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TENANTCORE_",
@@ -43,3 +70,4 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    microsoft: MicrosoftSettings = Field(default_factory=MicrosoftSettings)

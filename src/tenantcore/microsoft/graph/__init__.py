@@ -1,0 +1,13 @@
+"""The Microsoft Graph client: users and domains, one typed method per call we make."""
+
+from __future__ import annotations
+
+from tenantcore.microsoft.graph.domains import DomainOps
+from tenantcore.microsoft.graph.users import UserOps
+
+
+class GraphClient(UserOps, DomainOps):
+    """All Graph operations over one shared transport."""
+
+
+__all__ = ["GraphClient"]

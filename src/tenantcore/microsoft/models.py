@@ -1,0 +1,145 @@
+"""Typed views of the Microsoft objects TenantCore reads: only the fields it uses.
+
+Exchange objects arrive PascalCase with OData annotations (ignored); Graph objects camelCase.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Exchange(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class _Graph(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+class OrganizationConfig(_Exchange):
+    name: str | None = Field(default=None, alias="Name")
+    display_name: str | None = Field(default=None, alias="DisplayName")
+    is_dehydrated: bool = Field(alias="IsDehydrated")
+
+
+class TransportConfig(_Exchange):
+    smtp_client_authentication_disabled: bool = Field(alias="SmtpClientAuthenticationDisabled")
+
+
+class Mailbox(_Exchange):
+    guid: str = Field(alias="Guid")
+    external_directory_object_id: str = Field(alias="ExternalDirectoryObjectId")
+    name: str = Field(alias="Name")
+    alias: str = Field(alias="Alias")
+    display_name: str = Field(alias="DisplayName")
+    primary_smtp_address: str = Field(alias="PrimarySmtpAddress")
+    user_principal_name: str = Field(alias="UserPrincipalName")
+    recipient_type_details: str = Field(alias="RecipientTypeDetails")
+    email_addresses: list[str] = Field(default_factory=list, alias="EmailAddresses")
+    account_disabled: bool | None = Field(default=None, alias="AccountDisabled")
+
+
+class CasMailbox(_Exchange):
+    primary_smtp_address: str | None = Field(default=None, alias="PrimarySmtpAddress")
+    smtp_client_authentication_disabled: bool | None = Field(
+        default=None, alias="SmtpClientAuthenticationDisabled"
+    )
+
+
+class DistributionGroup(_Exchange):
+    guid: str = Field(alias="Guid")
+    name: str = Field(alias="Name")
+    primary_smtp_address: str = Field(alias="PrimarySmtpAddress")
+    group_type: str | None = Field(default=None, alias="GroupType")
+
+
+class GroupMember(_Exchange):
+    name: str | None = Field(default=None, alias="Name")
+    primary_smtp_address: str = Field(alias="PrimarySmtpAddress")
+
+
+class TransportRule(_Exchange):
+    guid: str | None = Field(default=None, alias="Guid")
+    name: str = Field(alias="Name")
+    priority: int = Field(alias="Priority")
+    state: str | None = Field(default=None, alias="State")
+    mode: str | None = Field(default=None, alias="Mode")
+    from_member_of: list[str] = Field(default_factory=list, alias="FromMemberOf")
+    reject_message_reason_text: str | None = Field(default=None, alias="RejectMessageReasonText")
+    reject_message_enhanced_status_code: str | None = Field(
+        default=None, alias="RejectMessageEnhancedStatusCode"
+    )
+
+
+class OutboundSpamPolicy(_Exchange):
+    name: str = Field(alias="Name")
+    is_default: bool = Field(default=False, alias="IsDefault")
+    recipient_limit_per_day: int = Field(alias="RecipientLimitPerDay")
+    recipient_limit_external_per_hour: int = Field(default=0, alias="RecipientLimitExternalPerHour")
+    recipient_limit_internal_per_hour: int = Field(default=0, alias="RecipientLimitInternalPerHour")
+    action_when_threshold_reached: str = Field(alias="ActionWhenThresholdReached")
+
+
+class OutboundSpamRule(_Exchange):
+    name: str = Field(alias="Name")
+    policy: str = Field(alias="HostedOutboundSpamFilterPolicy")
+    priority: int = Field(alias="Priority")
+    state: str | None = Field(default=None, alias="State")
+    sender_from: list[str] = Field(default_factory=list, alias="From")
+    from_member_of: list[str] = Field(default_factory=list, alias="FromMemberOf")
+    sender_domain_is: list[str] = Field(default_factory=list, alias="SenderDomainIs")
+
+
+class BlockedSender(_Exchange):
+    sender_address: str = Field(alias="SenderAddress")
+    reason: str | None = Field(default=None, alias="Reason")
+    created: datetime | None = Field(default=None, alias="CreatedDatetime")
+
+
+class AcceptedDomain(_Exchange):
+    domain_name: str = Field(alias="DomainName")
+    domain_type: str | None = Field(default=None, alias="DomainType")
+    default: bool = Field(default=False, alias="Default")
+
+
+class MessageTraceRow(_Exchange):
+    received: datetime = Field(alias="Received")
+    sender_address: str = Field(alias="SenderAddress")
+    recipient_address: str = Field(alias="RecipientAddress")
+    status: str = Field(alias="Status")
+    message_id: str | None = Field(default=None, alias="MessageId")
+    message_trace_id: str | None = Field(default=None, alias="MessageTraceId")
+    subject: str | None = Field(default=None, alias="Subject")
+
+
+class GraphUser(_Graph):
+    id: str
+    user_principal_name: str = Field(alias="userPrincipalName")
+    display_name: str | None = Field(default=None, alias="displayName")
+    mail: str | None = None
+    mail_nickname: str | None = Field(default=None, alias="mailNickname")
+    account_enabled: bool | None = Field(default=None, alias="accountEnabled")
+
+
+class Domain(_Graph):
+    id: str
+    is_verified: bool = Field(alias="isVerified")
+    is_default: bool = Field(default=False, alias="isDefault")
+    is_initial: bool = Field(default=False, alias="isInitial")
+    supported_services: list[str] = Field(default_factory=list, alias="supportedServices")
+
+
+class DnsRecord(_Graph):
+    """A record Microsoft asks the customer to publish (verification or service config)."""
+
+    record_type: str = Field(alias="recordType")
+    label: str
+    ttl: int = 3600
+    text: str | None = None
+    mail_exchange: str | None = Field(default=None, alias="mailExchange")
+    preference: int | None = None
+    canonical_name: str | None = Field(default=None, alias="canonicalName")
+    supported_service: str | None = Field(default=None, alias="supportedService")
+    is_optional: bool = Field(default=False, alias="isOptional")
