@@ -76,6 +76,9 @@ class FaultRule(BaseModel):
     error_statuses: list[int] = Field(default_factory=lambda: [429, 503])
     # Retry-After sent with an injected 429/503 (fractional seconds allowed, as Graph does).
     retry_after_seconds: float = Field(default=1.5, ge=0)
+    # "before": the call fails without effect. "after": the call takes effect, then the client
+    # sees the error (a response lost on the way back), which is what makes retries dangerous.
+    phase: Literal["before", "after"] = "before"
 
 
 class FaultPlan(BaseModel):
@@ -142,7 +145,18 @@ class Runtime:
         )
         if delay_ms > 0:
             await asyncio.sleep(delay_ms / 1000)
+        return self._draw_error(host, operation, rules, "before")
+
+    def after_call(self, host: Host, operation: str) -> InjectedFault | None:
+        """After a call took effect: maybe replace its response with an injected error."""
+        return self._draw_error(host, operation, self._matching(host, operation), "after")
+
+    def _draw_error(
+        self, host: Host, operation: str, rules: list[FaultRule], phase: str
+    ) -> InjectedFault | None:
         for rule in rules:
+            if rule.phase != phase:
+                continue
             if rule.error_rate > 0 and self.rng.random() < rule.error_rate:
                 self.injected[f"{host}:{operation}"] += 1
                 return InjectedFault(
