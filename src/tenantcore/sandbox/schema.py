@@ -77,6 +77,9 @@ STATEMENTS: tuple[str, ...] = (
         password_policies TEXT,
         force_change_password INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
+        -- JSON object of optional Graph profile properties set by POST/PATCH /users
+        -- (givenName, surname, jobTitle, usageLocation, businessPhones, ...).
+        profile TEXT NOT NULL DEFAULT '{}',
         UNIQUE (tenant_id, user_principal_name)
     )""",
     # Exchange recipients with a mailbox, linked to their user by user_id
