@@ -168,3 +168,36 @@ class TestHostRouting:
         assert elsewhere.status_code == 404
         control = sandbox.http.get("/_sandbox/health", headers={"Host": "graph.microsoft.com"})
         assert control.status_code == 404
+
+
+class TestAfterPhaseFaults:
+    def test_change_applies_but_the_response_is_lost(self, sandbox: SandboxHarness) -> None:
+        tenant = sandbox.create_tenant()
+        plan = {
+            "rules": [
+                {
+                    "host": "graph",
+                    "operation": "POST /users",
+                    "error_rate": 1.0,
+                    "error_statuses": [503],
+                    "phase": "after",
+                }
+            ]
+        }
+        assert sandbox.http.put("/_sandbox/faults", json=plan).status_code == 200
+        upn = f"lost@{tenant.initial_domain}"
+        with sandbox.graph(tenant) as graph:
+            response = graph.post(
+                "/users",
+                json={
+                    "accountEnabled": False,
+                    "displayName": "Lost",
+                    "mailNickname": "lost",
+                    "userPrincipalName": upn,
+                    "passwordProfile": {"password": "Aa1!aaaaaa"},
+                },
+            )
+            assert response.status_code == 503
+            assert response.json()["error"]["code"] == "serviceNotAvailable"
+            sandbox.http.delete("/_sandbox/faults").raise_for_status()
+            assert graph.get(f"/users/{upn}").status_code == 200

@@ -177,7 +177,12 @@ class Dispatcher:
             raise GraphError(403, "Authorization_RequestDenied", INSUFFICIENT_PRIVILEGES)
         if endpoint.roles is not None and endpoint.method in WRITE_METHODS:
             take_write_slot(self.sb, claims)
-        return await endpoint.handler(GraphContext(self.sb, request, claims, params, self))
+        response = await endpoint.handler(GraphContext(self.sb, request, claims, params, self))
+        # A fault in the "after" phase: the change is made, the client never hears of it.
+        lost = self.sb.runtime.after_call("graph", endpoint.operation)
+        if lost is not None:
+            raise fault_error(lost)
+        return response
 
     def _match(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str], bool]:
         path_known = False
