@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,10 @@ from tenantcore.settings import Settings
 app = typer.Typer(help="TenantCore: sending mailboxes on your own Microsoft 365 tenants.")
 sandbox_app = typer.Typer(help="The Microsoft 365 sandbox (the default back end).")
 app.add_typer(sandbox_app, name="sandbox")
+db_app = typer.Typer(
+    help="The database: SQLite in TENANTCORE_DATA_DIR, or TENANTCORE_DATABASE_URL (PostgreSQL)."
+)
+app.add_typer(db_app, name="db")
 
 
 @app.command()
@@ -58,6 +63,61 @@ def sandbox_serve(
             sb.close()
 
     asyncio.run(run())
+
+
+def _run_migration_command(action: Callable[[str], None] | None) -> None:
+    """Run `action` on the configured database and print where it stands; errors (unknown
+    revision, unreachable server) become one line on stderr and exit status 1."""
+    from alembic.util import CommandError
+    from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tenantcore import migrations
+    from tenantcore.core.db import redact_url
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_format, settings.log_level)
+    url = settings.resolved_database_url
+    try:
+        if action is not None:
+            action(url)
+        current = migrations.current_revisions(url)
+    except (CommandError, SQLAlchemyError) as exc:
+        typer.echo(f"error: {redact_url(url)}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    heads = set(migrations.head_revisions())
+    described = [f"{rev} (head)" if rev in heads else rev for rev in current]
+    typer.echo(f"{redact_url(url)}: {', '.join(described) or 'no migrations applied'}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Migrate the database up to a revision (default: the latest). Creates it if new."""
+    from tenantcore import migrations
+
+    _run_migration_command(lambda url: migrations.upgrade(url, revision))
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Option(help="Target revision (`base` removes everything).")],
+) -> None:
+    """Migrate the database down to a revision."""
+    from tenantcore import migrations
+
+    _run_migration_command(lambda url: migrations.downgrade(url, revision))
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the revision the database is at."""
+    _run_migration_command(None)
 
 
 def main() -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tenantcore.core.db import default_database_url, normalise_database_url
 
 
 class SandboxSettings(BaseModel):
@@ -64,10 +66,28 @@ class Settings(BaseSettings):
         env_prefix="TENANTCORE_",
         env_nested_delimiter="__",
         extra="forbid",
+        # Validation errors must not echo values: database URLs and secrets live here.
+        hide_input_in_errors=True,
     )
 
     data_dir: Path = Path()
+    # A SQLAlchemy URL. None: the embedded SQLite file `<data_dir>/tenantcore.db`.
+    # `postgresql://…` and `postgresql+psycopg://…` both mean psycopg 3. Kept out of repr
+    # because it may carry a password.
+    database_url: str | None = Field(default=None, repr=False)
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     microsoft: MicrosoftSettings = Field(default_factory=MicrosoftSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return normalise_database_url(value)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database to use: `database_url`, or the SQLite file in `data_dir`."""
+        return self.database_url or default_database_url(self.data_dir)

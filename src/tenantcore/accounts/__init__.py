@@ -1,0 +1,1 @@
+"""Accounts (TenantCore's customers) and the API keys that resolve to them."""

@@ -1,0 +1,1 @@
+"""Custom domains registered on a tenant: verification and DNS health."""

@@ -1,0 +1,45 @@
+"""Custom domains on a tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenantcore.core.base import Base, new_id, utcnow
+
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite; one migration tree for both.
+JSONList = JSON().with_variant(JSONB(), "postgresql")
+
+
+# Until the first DNS health check. The checks own the other values; there is deliberately no
+# CHECK constraint on them, so a new verdict needs no migration.
+DNS_STATUS_UNKNOWN = "unknown"
+
+
+class Domain(Base):
+    __tablename__ = "domain"
+    # Also serves lookups by tenant_pk alone (leading column).
+    __table_args__ = (UniqueConstraint("tenant_pk", "domain_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_pk: Mapped[str] = mapped_column(String(36), ForeignKey("tenant.id", ondelete="CASCADE"))
+    # Lowercase; 253 is the longest DNS name.
+    domain_name: Mapped[str] = mapped_column(String(253))
+    is_default: Mapped[bool] = mapped_column(default=False)
+    is_verified: Mapped[bool] = mapped_column(default=False)
+    # Graph's supportedServices includes Email.
+    email_enabled: Mapped[bool] = mapped_column(default=False)
+    # Graph's verificationDnsRecords / serviceConfigurationRecords, as the API returns them.
+    verification_records: Mapped[list[dict[str, Any]]] = mapped_column(JSONList, default=list)
+    service_records: Mapped[list[dict[str, Any]]] = mapped_column(JSONList, default=list)
+    spf_status: Mapped[str] = mapped_column(String(32), default=DNS_STATUS_UNKNOWN)
+    dkim_status: Mapped[str] = mapped_column(String(32), default=DNS_STATUS_UNKNOWN)
+    dmarc_status: Mapped[str] = mapped_column(String(32), default=DNS_STATUS_UNKNOWN)
+    mx_status: Mapped[str] = mapped_column(String(32), default=DNS_STATUS_UNKNOWN)
+    last_checked: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

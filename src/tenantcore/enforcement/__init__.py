@@ -1,0 +1,1 @@
+"""Daily send caps enforced inside Exchange Online, and the log of blocks and unblocks."""

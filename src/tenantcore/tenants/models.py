@@ -1,0 +1,59 @@
+"""Connected Microsoft 365 tenants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenantcore.core.base import Base, check_in, new_id, utcnow
+
+
+class TenantStatus(StrEnum):
+    PENDING_CONSENT = "pending_consent"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+
+
+class BootstrapStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Tenant(Base):
+    """`id` is TenantCore's key; `tenant_id` is Microsoft's directory GUID, the one the API
+    paths carry. A GUID is connected at most once (across accounts too): two accounts driving
+    the same directory would fight over its policies and mailboxes."""
+
+    __tablename__ = "tenant"
+    __table_args__ = (
+        check_in("status", TenantStatus),
+        check_in("exchange_bootstrap_status", BootstrapStatus),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(String(36), ForeignKey("account.id"), index=True)
+    # Lowercase, hyphenated.
+    tenant_id: Mapped[str] = mapped_column(String(36), unique=True)
+    tenant_name: Mapped[str | None] = mapped_column(String(256))
+    # The initial `*.onmicrosoft.com` domain found by discovery.
+    tenant_domain: Mapped[str | None] = mapped_column(String(253))
+    default_domain: Mapped[str | None] = mapped_column(String(253))
+    status: Mapped[str] = mapped_column(String(32), default=TenantStatus.PENDING_CONSENT)
+    discovery_completed: Mapped[bool] = mapped_column(default=False)
+    exchange_bootstrap_status: Mapped[str] = mapped_column(
+        String(32), default=BootstrapStatus.PENDING
+    )
+    bootstrap_error: Mapped[str | None] = mapped_column(Text)
+    # Live mode: the nonce sent as `state` with the admin-consent URL; the callback finds the
+    # tenant by it. Unique so a nonce can never match two tenants.
+    consent_state: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    consented_at: Mapped[datetime | None]
+    last_sync_at: Mapped[datetime | None]
+    # When the usage reconciler should next look at this tenant (indexed: it scans by it).
+    next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
