@@ -55,6 +55,10 @@ class SandboxConfig(BaseModel):
     # UPN that New-Mailbox -Shared gives the new account: the primary SMTP address, or
     # alias@<initial domain> (UNCONFIRMED at Microsoft, see wire reference 4.3.1).
     shared_mailbox_upn: Literal["primary_smtp_address", "initial_domain"] = "primary_smtp_address"
+    # How InvokeCommand renders a cmdlet error's detail (wire reference 3.6): "pipe" is
+    # `ErrorId|ExceptionType|Message` (shape A), "json" a JSON string with Message and
+    # TypeName (shape C). Which one Exchange serves today is UNCONFIRMED.
+    exchange_error_detail_style: Literal["pipe", "json"] = "pipe"
 
 
 class FaultRule(BaseModel):

@@ -56,7 +56,9 @@ def query(
     ):
         if values:
             clauses.append(f"{column} IN ({','.join('?' * len(values))})")
-            params.extend(v.lower() if column != "message_id" else v for v in values)
+            # Addresses are stored lower-case; message ids and statuses keep their case.
+            lowered = column in ("sender_address", "recipient_address")
+            params.extend(v.lower() if lowered else v for v in values)
     if starting_recipient is not None:
         clauses.append("(received < ? OR recipient_address > ?)")
         params.extend([iso(end), starting_recipient.lower()])
