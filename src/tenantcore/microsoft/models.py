@@ -6,8 +6,12 @@ Exchange objects arrive PascalCase with OData annotations (ignored); Graph objec
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+# Exchange prints an unset multi-valued property as null; we read it as an empty list.
+StrList = Annotated[list[str], BeforeValidator(lambda value: [] if value is None else value)]
 
 
 class _Exchange(BaseModel):
@@ -37,7 +41,7 @@ class Mailbox(_Exchange):
     primary_smtp_address: str = Field(alias="PrimarySmtpAddress")
     user_principal_name: str = Field(alias="UserPrincipalName")
     recipient_type_details: str = Field(alias="RecipientTypeDetails")
-    email_addresses: list[str] = Field(default_factory=list, alias="EmailAddresses")
+    email_addresses: StrList = Field(default_factory=list, alias="EmailAddresses")
     account_disabled: bool | None = Field(default=None, alias="AccountDisabled")
 
 
@@ -66,7 +70,7 @@ class TransportRule(_Exchange):
     priority: int = Field(alias="Priority")
     state: str | None = Field(default=None, alias="State")
     mode: str | None = Field(default=None, alias="Mode")
-    from_member_of: list[str] = Field(default_factory=list, alias="FromMemberOf")
+    from_member_of: StrList = Field(default_factory=list, alias="FromMemberOf")
     reject_message_reason_text: str | None = Field(default=None, alias="RejectMessageReasonText")
     reject_message_enhanced_status_code: str | None = Field(
         default=None, alias="RejectMessageEnhancedStatusCode"
@@ -87,9 +91,9 @@ class OutboundSpamRule(_Exchange):
     policy: str = Field(alias="HostedOutboundSpamFilterPolicy")
     priority: int = Field(alias="Priority")
     state: str | None = Field(default=None, alias="State")
-    sender_from: list[str] = Field(default_factory=list, alias="From")
-    from_member_of: list[str] = Field(default_factory=list, alias="FromMemberOf")
-    sender_domain_is: list[str] = Field(default_factory=list, alias="SenderDomainIs")
+    sender_from: StrList = Field(default_factory=list, alias="From")
+    from_member_of: StrList = Field(default_factory=list, alias="FromMemberOf")
+    sender_domain_is: StrList = Field(default_factory=list, alias="SenderDomainIs")
 
 
 class BlockedSender(_Exchange):
@@ -128,7 +132,7 @@ class Domain(_Graph):
     is_verified: bool = Field(alias="isVerified")
     is_default: bool = Field(default=False, alias="isDefault")
     is_initial: bool = Field(default=False, alias="isInitial")
-    supported_services: list[str] = Field(default_factory=list, alias="supportedServices")
+    supported_services: StrList = Field(default_factory=list, alias="supportedServices")
 
 
 class DnsRecord(_Graph):

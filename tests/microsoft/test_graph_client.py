@@ -1,0 +1,74 @@
+"""Every Graph operation of the connector against the sandbox: happy paths and typed errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenantcore.microsoft.errors import Forbidden, InvalidPassword, InvalidRequest, NotFound
+from tests.microsoft.conftest import World
+from tests.microsoft.flows import PASSWORD, verified_domain
+
+
+async def test_domain_add_verify_and_enable_email(world: World) -> None:
+    tenant = await world.tenant()
+    graph = world.connector.graph
+    added = await graph.add_domain(tenant, "mail.acmecorp.com")
+    assert added.is_verified is False
+    assert (await graph.add_domain(tenant, "mail.acmecorp.com")).id == "mail.acmecorp.com"
+
+    records = await graph.verification_records(tenant, "mail.acmecorp.com")
+    txt = next(r for r in records if r.record_type.lower() == "txt")
+    assert txt.text is not None
+    assert txt.text.startswith("MS=ms")
+    with pytest.raises(InvalidRequest):
+        await graph.verify_domain(tenant, "mail.acmecorp.com")
+
+    domain = await verified_domain(world, tenant, "mail.acmecorp.com")
+    assert domain.is_verified is True
+    assert "Email" in domain.supported_services
+    service = await graph.service_configuration_records(tenant, "mail.acmecorp.com")
+    assert {r.record_type.lower() for r in service} >= {"mx", "txt"}
+    listed = {d.id for d in await graph.list_domains(tenant)}
+    assert "mail.acmecorp.com" in listed
+
+    await graph.delete_domain(tenant, "mail.acmecorp.com")
+    with pytest.raises(NotFound):
+        await graph.get_domain(tenant, "mail.acmecorp.com")
+
+
+async def test_user_of_a_shared_mailbox_gets_password_and_sign_in(world: World) -> None:
+    tenant = await world.tenant()
+    await verified_domain(world, tenant, "mail.users.com")
+    exchange, graph = world.connector.exchange, world.connector.graph
+    mailbox = await exchange.new_shared_mailbox(
+        tenant, primary_smtp_address="sdr1@mail.users.com", display_name="SDR 1"
+    )
+    user = await graph.get_user(tenant, mailbox.external_directory_object_id, fresh=True)
+    assert user.account_enabled is False
+
+    with pytest.raises(InvalidPassword):
+        await graph.update_user(tenant, user.id, password="weakweak")
+    await graph.update_user(tenant, user.id, account_enabled=True, password=PASSWORD)
+    assert (await graph.get_user(tenant, user.id)).account_enabled is True
+
+    in_domain = await graph.list_users_in_domain(tenant, "mail.users.com")
+    assert [u.id for u in in_domain] == [user.id]
+
+    await graph.delete_user(tenant, user.id)
+    with pytest.raises(NotFound):
+        await graph.get_user(tenant, user.id)
+
+
+async def test_unknown_user_is_not_found(world: World) -> None:
+    tenant = await world.tenant()
+    with pytest.raises(NotFound) as caught:
+        await world.connector.graph.get_user(tenant, "00000000-0000-0000-0000-000000000abc")
+    assert caught.value.code == "Request_ResourceNotFound"
+    assert caught.value.request_id
+
+
+async def test_missing_graph_permission_is_forbidden(world: World) -> None:
+    tenant = await world.tenant(graph_roles=[])
+    with pytest.raises(Forbidden) as caught:
+        await world.connector.graph.add_domain(tenant, "mail.denied.com")
+    assert caught.value.code == "Authorization_RequestDenied"
