@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,15 @@ class SandboxHarness:
 
     def advance_clock(self, seconds: float) -> None:
         self.http.post("/_sandbox/clock", json={"advance_seconds": seconds}).raise_for_status()
+
+    def move_clock_to_hour(self, hour: int) -> None:
+        """Advance the sandbox clock to the next HH:00 UTC, so a test's timeline never
+        straddles midnight by accident."""
+        now = datetime.fromisoformat(self.http.get("/_sandbox/clock").json()["now"])
+        target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+        if target <= now:
+            target += timedelta(days=1)
+        self.advance_clock((target - now).total_seconds())
 
     def publish_dns(self, domain: str, records: list[dict[str, Any]]) -> None:
         self.http.put(f"/_sandbox/dns/{domain}", json={"records": records}).raise_for_status()
