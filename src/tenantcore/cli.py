@@ -120,5 +120,51 @@ def db_current() -> None:
     _run_migration_command(None)
 
 
+keys_app = typer.Typer(help="API keys.")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    account: Annotated[str, typer.Option(help="Account name (created if new).")],
+) -> None:
+    """Print a new API key for an account, once. Keys are stored hashed."""
+    from tenantcore import migrations
+    from tenantcore.accounts.service import issue_key
+    from tenantcore.core.db import create_engine, create_sessionmaker, unit_of_work
+
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    name = account.strip()
+    if not name or len(name) > 200:
+        typer.echo("error: --account must be 1-200 characters", err=True)
+        raise typer.Exit(2)
+    migrations.upgrade(settings.resolved_database_url)
+
+    async def run() -> str:
+        engine = create_engine(settings.resolved_database_url)
+        try:
+            async with unit_of_work(create_sessionmaker(engine)) as session:
+                issued = await issue_key(session, name)
+                return issued.key
+        finally:
+            await engine.dispose()
+
+    typer.echo(asyncio.run(run()))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API port.")] = 8000,
+) -> None:
+    """Run the API, the background worker and (in sandbox mode) the Microsoft 365 sandbox."""
+    from tenantcore.serve import run_service
+
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    asyncio.run(run_service(settings, host=host, port=port))
+
+
 def main() -> None:
     app()

@@ -44,3 +44,6 @@ def configure_logging(fmt: Literal["console", "json"] = "console", level: str = 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric_level)
+    # One line per outgoing HTTP request is noise at info level (the connector logs retries).
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2"):
+        logging.getLogger(noisy).setLevel(max(numeric_level, logging.WARNING))

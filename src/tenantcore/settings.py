@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path()
+    # Where customers reach this API (the admin-consent redirect comes back here).
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Discovery + Exchange bootstrap give up (status `failed`) after this long.
+    bootstrap_timeout_seconds: float = Field(default=7200.0, gt=0)
+    # Seconds between background passes over unfinished work.
+    worker_interval_seconds: float = Field(default=1.0, gt=0)
     # A SQLAlchemy URL. None: the embedded SQLite file `<data_dir>/tenantcore.db`.
     # `postgresql://…` and `postgresql+psycopg://…` both mean psycopg 3. Kept out of repr
     # because it may carry a password.

@@ -103,6 +103,16 @@ def _slug(text: str) -> str:
     return slug or "sandbox"
 
 
+def _derived_initial_domain(sb: Sandbox, display_name: str, tenant_id: str) -> str:
+    """`<name><guid hex>.onmicrosoft.com`, lengthened until no other tenant has it."""
+    hex_id = tenant_id.replace("-", "")
+    for length in (8, 12, 16, 32):
+        candidate = f"{_slug(display_name)}{hex_id[:length]}.onmicrosoft.com"
+        if sb.store.one("SELECT 1 FROM tenant WHERE initial_domain = ?", (candidate,)) is None:
+            return candidate
+    return f"{_slug(display_name)}{hex_id}.onmicrosoft.com"
+
+
 def tenant_view(sb: Sandbox, tenant_id: str) -> dict[str, Any] | None:
     tenant = sb.store.one("SELECT * FROM tenant WHERE id = ?", (tenant_id,))
     if tenant is None:
@@ -148,8 +158,8 @@ def routes(sb: Sandbox) -> list[Route]:
             )
         existing = sb.store.one("SELECT id FROM tenant WHERE id = ?", (tenant_id,))
         if existing is None:
-            initial = body.initial_domain or (
-                f"{_slug(body.display_name)}{tenant_id[:6]}.onmicrosoft.com"
+            initial = body.initial_domain or _derived_initial_domain(
+                sb, body.display_name, tenant_id
             )
             if sb.store.one("SELECT 1 FROM tenant WHERE initial_domain = ?", (initial,)):
                 return _error(409, "initial_domain_taken", f"{initial} belongs to another tenant")

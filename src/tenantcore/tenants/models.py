@@ -48,6 +48,10 @@ class Tenant(Base):
         String(32), default=BootstrapStatus.PENDING
     )
     bootstrap_error: Mapped[str | None] = mapped_column(Text)
+    # When discovery/bootstrap began (the bounded time before `failed` counts from here), and
+    # when the background worker should next look at this tenant (NULL: nothing to do).
+    bootstrap_started_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
     # Live mode: the nonce sent as `state` with the admin-consent URL; the callback finds the
     # tenant by it. Unique so a nonce can never match two tenants.
     consent_state: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)

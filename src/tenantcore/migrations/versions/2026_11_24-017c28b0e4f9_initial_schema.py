@@ -59,6 +59,8 @@ def upgrade() -> None:
         sa.Column("discovery_completed", sa.Boolean(), nullable=False),
         sa.Column("exchange_bootstrap_status", sa.String(length=32), nullable=False),
         sa.Column("bootstrap_error", sa.Text(), nullable=True),
+        sa.Column("bootstrap_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("consent_state", sa.String(length=64), nullable=True),
         sa.Column("consented_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_sync_at", sa.DateTime(timezone=True), nullable=True),
@@ -82,6 +84,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_tenant_account_id"), "tenant", ["account_id"], unique=False)
     op.create_index(op.f("ix_tenant_consent_state"), "tenant", ["consent_state"], unique=True)
     op.create_index(op.f("ix_tenant_next_sync_at"), "tenant", ["next_sync_at"], unique=False)
+    op.create_index(op.f("ix_tenant_next_attempt_at"), "tenant", ["next_attempt_at"], unique=False)
     op.create_table(
         "domain",
         sa.Column("id", sa.String(length=36), nullable=False),

@@ -1,0 +1,27 @@
+"""The FastAPI application: routers, error envelope, OpenAPI."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tenantcore import __version__
+from tenantcore.accounts.router import router as accounts_router
+from tenantcore.core.context import AppContext
+from tenantcore.core.errors import install_error_handlers
+from tenantcore.tenants.router import router as tenants_router
+
+
+def create_app(context: AppContext) -> FastAPI:
+    app = FastAPI(
+        title="TenantCore",
+        version=__version__,
+        description=(
+            "Sending mailboxes on your own Microsoft 365 tenants: connect a tenant, register "
+            "domains, provision shared mailboxes, cap daily sends inside Exchange Online."
+        ),
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    app.include_router(accounts_router)
+    app.include_router(tenants_router)
+    return app

@@ -1,0 +1,73 @@
+"""Wire the parts together for one process: database, connector, sandbox control, context.
+
+Entry points (`tenantcore serve`, the CLI, tests) call `open_context`; nothing else builds
+these objects, and nothing reads settings from the environment below this point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx2
+from pydantic import SecretStr
+
+from tenantcore.core.context import AppContext
+from tenantcore.core.db import create_engine, create_sessionmaker
+from tenantcore.microsoft.connector import build_connector
+from tenantcore.microsoft.sandbox_control import SandboxControl
+from tenantcore.settings import Settings
+
+# The sandbox registers TenantCore's app with this secret unless one is configured. It only
+# ever unlocks the local sandbox.
+SANDBOX_CLIENT_SECRET = "tenantcore-sandbox-secret"  # noqa: S105
+
+# Base URLs under which the sandbox app answers in-process (routed by Host header).
+IN_PROCESS_SANDBOX = {
+    "login_base_url": "http://login.microsoftonline.com",
+    "graph_base_url": "http://graph.microsoft.com",
+    "exchange_base_url": "http://outlook.office365.com",
+}
+IN_PROCESS_CONTROL_URL = "http://sandbox.local"
+
+
+def sandbox_settings(settings: Settings, *, in_process: bool) -> Settings:
+    """Settings pointing the connector at the sandbox (in-process or its loopback URL)."""
+    microsoft = settings.microsoft
+    updates: dict[str, object] = {}
+    if microsoft.client_secret is None:
+        updates["client_secret"] = SecretStr(SANDBOX_CLIENT_SECRET)
+    if in_process:
+        updates.update(IN_PROCESS_SANDBOX)
+    else:
+        base = f"http://{settings.sandbox.host}:{settings.sandbox.http_port}"
+        updates.update(login_base_url=base, graph_base_url=base, exchange_base_url=base)
+    return settings.model_copy(update={"microsoft": microsoft.model_copy(update=updates)})
+
+
+@asynccontextmanager
+async def open_context(
+    settings: Settings,
+    *,
+    microsoft_transport: httpx2.AsyncBaseTransport | None = None,
+    sandbox_control_url: str | None = None,
+) -> AsyncIterator[AppContext]:
+    """Build the context; `sandbox_control_url` is given in sandbox mode only."""
+    engine = create_engine(settings.resolved_database_url)
+    connector = build_connector(settings.microsoft, transport=microsoft_transport)
+    sandbox = (
+        SandboxControl(connector.http, sandbox_control_url)
+        if settings.microsoft.mode == "sandbox" and sandbox_control_url
+        else None
+    )
+    try:
+        yield AppContext(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            connector=connector,
+            sandbox=sandbox,
+        )
+    finally:
+        await connector.aclose()
+        await engine.dispose()

@@ -1,0 +1,107 @@
+"""TenantCore's error envelope: `{"detail": {"code": "...", "message": "..."}}`, one stable code
+per failure (DESIGN.md section 2). Nothing expected is ever a 500."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger(__name__)
+
+
+class AppError(Exception):
+    """Base of every error the API answers with. Subclasses fix `status` and `code`."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    default_message: ClassVar[str] = "The request is not valid."
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.headers = headers
+
+
+class InvalidRequest(AppError):
+    code = "invalid_request"
+    default_message = "The request body or parameters are not valid."
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    code = "microsoft_unavailable"
+    default_message = "Microsoft 365 did not answer in time; retry shortly."
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    detail: ErrorDetail
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"detail": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route: every error it can answer, grouped by status."""
+    by_status: dict[int, list[type[AppError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status, []).append(error)
+    return {
+        status: {
+            "model": ErrorEnvelope,
+            "description": "; ".join(f"`{e.code}`: {e.default_message}" for e in group),
+        }
+        for status, group in sorted(by_status.items())
+    }
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return InvalidRequest.default_message
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    message = str(first.get("msg", "invalid value"))
+    return f"{where}: {message}" if where else message
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:  # noqa: ARG001
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(
+        request: Request,  # noqa: ARG001
+        exc: RequestValidationError,
+    ) -> JSONResponse:
+        return error_response(400, InvalidRequest.code, _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(
+        request: Request,  # noqa: ARG001
+        exc: StarletteHTTPException,
+    ) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        code = codes.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", path=request.url.path, error=repr(exc), exc_info=exc)
+        return error_response(500, "internal_error", "An unexpected error occurred.")

@@ -1,0 +1,71 @@
+"""Tenant queries. Every lookup by a caller's id is scoped to the caller's account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantcore.domains.models import Domain
+from tenantcore.mailboxes.models import Mailbox
+from tenantcore.tenants.models import Tenant, TenantStatus
+
+
+async def by_guid(session: AsyncSession, tenant_guid: str) -> Tenant | None:
+    result = await session.execute(select(Tenant).where(Tenant.tenant_id == tenant_guid))
+    return result.scalar_one_or_none()
+
+
+async def owned(session: AsyncSession, account_id: str, tenant_guid: str) -> Tenant | None:
+    result = await session.execute(
+        select(Tenant).where(Tenant.tenant_id == tenant_guid, Tenant.account_id == account_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def by_consent_state(session: AsyncSession, state: str) -> Tenant | None:
+    result = await session.execute(select(Tenant).where(Tenant.consent_state == state))
+    return result.scalar_one_or_none()
+
+
+async def list_owned(session: AsyncSession, account_id: str) -> list[Tenant]:
+    result = await session.execute(
+        select(Tenant)
+        .where(Tenant.account_id == account_id)
+        .order_by(Tenant.created_at.desc(), Tenant.id)
+    )
+    return list(result.scalars())
+
+
+async def counts(session: AsyncSession, tenant_pks: list[str]) -> dict[str, tuple[int, int]]:
+    """(domain_count, mailbox_count) per tenant, in two grouped queries."""
+    if not tenant_pks:
+        return {}
+    domains = await session.execute(
+        select(Domain.tenant_pk, func.count())
+        .where(Domain.tenant_pk.in_(tenant_pks))
+        .group_by(Domain.tenant_pk)
+    )
+    mailboxes = await session.execute(
+        select(Mailbox.tenant_pk, func.count())
+        .where(Mailbox.tenant_pk.in_(tenant_pks))
+        .group_by(Mailbox.tenant_pk)
+    )
+    domain_counts: dict[str, int] = {str(row[0]): int(row[1]) for row in domains.all()}
+    mailbox_counts: dict[str, int] = {str(row[0]): int(row[1]) for row in mailboxes.all()}
+    return {pk: (domain_counts.get(pk, 0), mailbox_counts.get(pk, 0)) for pk in tenant_pks}
+
+
+async def due_for_bootstrap(session: AsyncSession, now: datetime, limit: int) -> list[str]:
+    result = await session.execute(
+        select(Tenant.id)
+        .where(
+            Tenant.status == TenantStatus.CONNECTED,
+            Tenant.next_attempt_at.is_not(None),
+            Tenant.next_attempt_at <= now,
+        )
+        .order_by(Tenant.next_attempt_at)
+        .limit(limit)
+    )
+    return list(result.scalars())

@@ -1,0 +1,93 @@
+"""`/v1/tenants`: connect, list, inspect, disconnect; the live admin-consent callback."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from tenantcore.accounts.errors import AUTH_ERRORS
+from tenantcore.core.deps import (
+    ContextDep,
+    PrincipalDep,
+    ReadPrincipalDep,
+    ReadSessionDep,
+    SessionDep,
+)
+from tenantcore.core.errors import ServiceUnavailable, responses
+from tenantcore.tenants import repository, service
+from tenantcore.tenants.errors import (
+    ConsentFailed,
+    InvalidTenantId,
+    TenantAlreadyConnected,
+    TenantNotFound,
+)
+from tenantcore.tenants.schemas import TenantConnect, TenantList, TenantOut
+
+router = APIRouter(prefix="/v1/tenants", tags=["Tenants"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses={
+        200: {"model": TenantOut, "description": "Already connected to this account"},
+        **responses(*AUTH_ERRORS, InvalidTenantId, TenantAlreadyConnected, ServiceUnavailable),
+    },
+)
+async def connect_tenant(
+    body: TenantConnect,
+    principal: PrincipalDep,
+    session: SessionDep,
+    context: ContextDep,
+    response: Response,
+) -> TenantOut:
+    """Connect a Microsoft 365 tenant. Sandbox mode: consent is immediate. Live mode: the
+    response's `admin_consent_url` is where a Global Administrator grants access."""
+    tenant, created = await service.connect(context, session, principal, body.tenant_id)
+    if not created:
+        response.status_code = 200
+    return (await service.describe(context, session, [tenant]))[0]
+
+
+@router.get("", responses=responses(*AUTH_ERRORS))
+async def list_tenants(
+    principal: ReadPrincipalDep, session: ReadSessionDep, context: ContextDep
+) -> TenantList:
+    """The account's tenants, newest connection first."""
+    tenants = await repository.list_owned(session, principal.account_id)
+    described = await service.describe(context, session, tenants)
+    return TenantList(tenants=described, count=len(described))
+
+
+@router.get("/consent/callback", responses=responses(TenantNotFound, ConsentFailed))
+async def consent_callback(
+    session: SessionDep,
+    context: ContextDep,
+    state: Annotated[str, Query(min_length=1, max_length=200)],
+    tenant: Annotated[str | None, Query()] = None,
+    admin_consent: Annotated[str | None, Query()] = None,
+    error: Annotated[str | None, Query()] = None,
+) -> TenantOut:
+    """Where Microsoft sends the administrator after the admin-consent prompt (live mode)."""
+    connected = await service.complete_consent(
+        context, session, state=state, tenant_id=tenant, admin_consent=admin_consent, error=error
+    )
+    return (await service.describe(context, session, [connected]))[0]
+
+
+@router.get("/{tenant_id}", responses=responses(*AUTH_ERRORS, TenantNotFound))
+async def get_tenant(
+    tenant_id: str, principal: ReadPrincipalDep, session: ReadSessionDep, context: ContextDep
+) -> TenantOut:
+    tenant = await service.require_tenant(session, principal, tenant_id)
+    return (await service.describe(context, session, [tenant]))[0]
+
+
+@router.delete("/{tenant_id}", status_code=204, responses=responses(*AUTH_ERRORS, TenantNotFound))
+async def disconnect_tenant(
+    tenant_id: str, principal: PrincipalDep, session: SessionDep
+) -> Response:
+    """Disconnect: TenantCore forgets the tenant; nothing is removed from Microsoft 365."""
+    await service.disconnect(session, principal, tenant_id)
+    return Response(status_code=204)

@@ -1,0 +1,161 @@
+"""Connecting, listing and disconnecting tenants (DESIGN.md section 4, "Connect tenant").
+
+In sandbox mode connecting creates (or attaches to) the sandbox tenant and consent is
+immediate; in live mode it returns Microsoft's admin-consent URL and completes on the callback.
+Discovery and the Exchange bootstrap then run in the background (`tenants.bootstrap`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from urllib.parse import urlencode
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantcore.accounts.service import Principal
+from tenantcore.core.context import AppContext
+from tenantcore.core.errors import ServiceUnavailable
+from tenantcore.microsoft.errors import MicrosoftError
+from tenantcore.tenants import repository
+from tenantcore.tenants.errors import (
+    ConsentFailed,
+    InvalidTenantId,
+    TenantAlreadyConnected,
+    TenantNotFound,
+)
+from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
+from tenantcore.tenants.schemas import TenantOut
+
+
+def normalise_guid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value.strip()))
+    except (ValueError, AttributeError):
+        raise InvalidTenantId from None
+
+
+async def require_tenant(session: AsyncSession, principal: Principal, tenant_id: str) -> Tenant:
+    """The caller's tenant, or `tenant_not_found` (another account's looks exactly missing)."""
+    try:
+        guid = str(uuid.UUID(tenant_id))
+    except ValueError:
+        raise TenantNotFound from None
+    tenant = await repository.owned(session, principal.account_id, guid)
+    if tenant is None:
+        raise TenantNotFound
+    return tenant
+
+
+def admin_consent_url(context: AppContext, tenant: Tenant) -> str:
+    settings = context.settings
+    query = urlencode(
+        {
+            "client_id": settings.microsoft.client_id,
+            "state": tenant.consent_state or "",
+            "redirect_uri": f"{settings.public_base_url.rstrip('/')}/v1/tenants/consent/callback",
+        }
+    )
+    return (
+        f"{settings.microsoft.login_base_url.rstrip('/')}/{tenant.tenant_id}/adminconsent?{query}"
+    )
+
+
+def _mark_consented(context: AppContext, tenant: Tenant) -> None:
+    now = context.now()
+    tenant.status = TenantStatus.CONNECTED
+    tenant.consent_state = None
+    tenant.consented_at = now
+    tenant.bootstrap_started_at = now
+    tenant.exchange_bootstrap_status = BootstrapStatus.PENDING
+    tenant.bootstrap_error = None
+    tenant.next_attempt_at = now
+
+
+async def connect(
+    context: AppContext, session: AsyncSession, principal: Principal, tenant_id: str
+) -> tuple[Tenant, bool]:
+    """Connect a tenant to the caller's account; (tenant, created). Safe to repeat."""
+    guid = normalise_guid(tenant_id)
+    existing = await repository.by_guid(session, guid)
+    if existing is not None:
+        if existing.account_id != principal.account_id:
+            raise TenantAlreadyConnected
+        return existing, False
+    tenant = Tenant(account_id=principal.account_id, tenant_id=guid)
+    if context.sandbox is not None:
+        secret = context.settings.microsoft.client_secret
+        try:
+            attached = await context.sandbox.attach_tenant(
+                guid,
+                client_id=context.settings.microsoft.client_id,
+                client_secret=secret.get_secret_value() if secret else "",
+                display_name=f"Sandbox tenant {guid[:8]}",
+            )
+        except MicrosoftError as exc:
+            raise ServiceUnavailable(f"The sandbox did not accept the tenant: {exc}") from exc
+        tenant.tenant_domain = str(attached.get("initial_domain") or "") or None
+        _mark_consented(context, tenant)
+    else:
+        tenant.status = TenantStatus.PENDING_CONSENT
+        tenant.consent_state = secrets.token_urlsafe(32)
+    session.add(tenant)
+    await session.flush()
+    return tenant, True
+
+
+async def complete_consent(
+    context: AppContext,
+    session: AsyncSession,
+    *,
+    state: str,
+    tenant_id: str | None,
+    admin_consent: str | None,
+    error: str | None,
+) -> Tenant:
+    """The admin-consent redirect (live mode): `state` names the pending tenant."""
+    tenant = await repository.by_consent_state(session, state)
+    if tenant is None or tenant.status != TenantStatus.PENDING_CONSENT:
+        raise TenantNotFound("No tenant is waiting for this consent.")
+    if error or (admin_consent or "").lower() != "true":
+        raise ConsentFailed(f"Admin consent was not granted: {error or 'declined'}.")
+    if tenant_id is not None and normalise_guid(tenant_id) != tenant.tenant_id:
+        raise ConsentFailed("Consent was granted for a different tenant than requested.")
+    _mark_consented(context, tenant)
+    return tenant
+
+
+async def disconnect(session: AsyncSession, principal: Principal, tenant_id: str) -> None:
+    """Forget the tenant and everything TenantCore stored for it. Nothing in Microsoft 365 is
+    removed: the customer's mailboxes keep working."""
+    tenant = await require_tenant(session, principal, tenant_id)
+    await session.delete(tenant)
+    await session.flush()
+
+
+async def describe(
+    context: AppContext, session: AsyncSession, tenants: list[Tenant]
+) -> list[TenantOut]:
+    counts = await repository.counts(session, [t.id for t in tenants])
+    return [
+        TenantOut(
+            id=t.id,
+            tenant_id=t.tenant_id,
+            tenant_name=t.tenant_name,
+            tenant_domain=t.tenant_domain,
+            default_domain=t.default_domain,
+            domain_count=counts[t.id][0],
+            mailbox_count=counts[t.id][1],
+            status=t.status,
+            discovery_completed=t.discovery_completed,
+            exchange_bootstrap_status=t.exchange_bootstrap_status,
+            bootstrap_error=t.bootstrap_error,
+            consented_at=t.consented_at,
+            last_sync_at=t.last_sync_at,
+            created_at=t.created_at,
+            admin_consent_url=(
+                admin_consent_url(context, t) if t.status == TenantStatus.PENDING_CONSENT else None
+            ),
+        )
+        for t in tenants
+    ]

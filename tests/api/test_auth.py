@@ -1,0 +1,53 @@
+"""API keys: the three auth failures, constant-time lookup by prefix, rotation."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tenantcore.accounts.models import ApiKey
+from tenantcore.core.db import unit_of_work
+from tests.api.conftest import Api
+
+
+async def test_missing_header_is_missing_api_key(api: Api) -> None:
+    response = await api.client(**{"X-Other": "1"}).get("/v1/tenants")
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": {"code": "missing_api_key", "message": response.json()["detail"]["message"]}
+    }
+
+
+async def test_wrong_scheme_is_invalid_auth_header(api: Api) -> None:
+    for header in (f"Token {api.key}", "Bearer", f"Bearer {api.key} extra", "Basic abc"):
+        response = await api.client(Authorization=header).get("/v1/tenants")
+        assert response.status_code == 401, header
+        assert response.json()["detail"]["code"] == "invalid_auth_header", header
+
+
+async def test_unknown_or_malformed_key_is_invalid_api_key(api: Api) -> None:
+    almost = api.key[:-1] + ("0" if api.key[-1] != "0" else "1")
+    for key in ("tc_live_abc", "sk_live_" + "0" * 48, almost, api.key.upper()):
+        response = await api.client(key).get("/v1/tenants")
+        assert response.status_code == 401, key
+        assert response.json()["detail"]["code"] == "invalid_api_key", key
+
+
+async def test_keys_are_stored_hashed(api: Api) -> None:
+    async with unit_of_work(api.context.sessionmaker, read_only=True) as session:
+        rows = list((await session.execute(select(ApiKey))).scalars())
+    assert rows
+    for row in rows:
+        assert api.key not in (row.secret_hash, row.prefix)
+        assert len(row.secret_hash) == 64
+
+
+async def test_rotation_replaces_the_key_at_once(api: Api) -> None:
+    response = await api.http.post("/v1/api-key/rotate")
+    assert response.status_code == 200
+    new_key = response.json()["api_key"]
+    assert new_key.startswith("tc_live_")
+    assert len(new_key) == len("tc_live_") + 48
+    old = await api.client(api.key).get("/v1/tenants")
+    assert old.status_code == 401
+    assert old.json()["detail"]["code"] == "invalid_api_key"
+    assert (await api.client(new_key).get("/v1/tenants")).status_code == 200
