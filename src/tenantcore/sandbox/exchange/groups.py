@@ -14,17 +14,15 @@ from tenantcore.sandbox.exchange import converters as cv
 from tenantcore.sandbox.exchange import errors
 from tenantcore.sandbox.exchange.mailboxes import DEFAULT_RESULT_SIZE, limit_rows
 from tenantcore.sandbox.exchange.opath import compile_filter
-from tenantcore.sandbox.exchange.recipients import alias_from as derive_alias
 from tenantcore.sandbox.exchange.recipients import (
     check_address,
-    default_domain,
-    default_proxies,
     distinguished_name,
     ensure_addresses_free,
     ensure_name_free,
     group_proxies,
     lookup_group,
     mailbox_proxies,
+    new_recipient,
     organization_id,
     store_proxies,
     validate_alias,
@@ -108,17 +106,9 @@ def _load(ctx: CmdletContext, guid: str) -> Row:
 
 
 def new_group(ctx: CmdletContext, params: dict[str, Any]) -> CmdletResult:
-    name = validate_name(params["Name"])
-    alias = validate_alias(params["Alias"]) if "Alias" in params else derive_alias(name)
-    display_name = validate_display_name(params.get("DisplayName") or name)
-    primary = check_address(
-        ctx,
-        params.get("PrimarySmtpAddress") or f"{alias}@{default_domain(ctx)}",
-        "PrimarySmtpAddress",
-    )
-    ensure_name_free(ctx, name=name, alias=alias)
-    proxies = default_proxies(ctx, primary, alias)
-    ensure_addresses_free(ctx, proxies)
+    recipient = new_recipient(ctx, params)
+    name, alias, display_name = recipient.name, recipient.alias, recipient.display_name
+    primary, proxies = recipient.primary, recipient.proxies
     members = [_member_mailbox(ctx, member) for member in params.get("Members") or []]
     guid, stamp = new_guid(), iso(ctx.now)
     ctx.sb.store.execute(

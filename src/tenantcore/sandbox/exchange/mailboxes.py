@@ -15,21 +15,13 @@ from tenantcore.sandbox.directory import new_guid
 from tenantcore.sandbox.exchange import converters as cv
 from tenantcore.sandbox.exchange import errors
 from tenantcore.sandbox.exchange.opath import compile_filter
-from tenantcore.sandbox.exchange.recipients import alias_from as derive_alias
 from tenantcore.sandbox.exchange.recipients import (
-    check_address,
-    default_domain,
-    default_proxies,
     distinguished_name,
-    ensure_addresses_free,
-    ensure_name_free,
     lookup_mailbox,
     mailbox_proxies,
+    new_recipient,
     organization_id,
     store_proxies,
-    validate_alias,
-    validate_display_name,
-    validate_name,
 )
 from tenantcore.sandbox.exchange.registry import Cmdlet, CmdletContext, CmdletResult, Param
 from tenantcore.sandbox.exchange.serialize import size_text
@@ -148,17 +140,9 @@ def new_mailbox(ctx: CmdletContext, params: dict[str, Any]) -> CmdletResult:
     if not params.get("Shared"):
         # Only the Shared parameter set exists here; user mailboxes need a licence and Graph.
         raise errors.ambiguous_parameter_set()
-    name = validate_name(params["Name"])
-    alias = validate_alias(params["Alias"]) if "Alias" in params else derive_alias(name)
-    display_name = validate_display_name(params.get("DisplayName") or name)
-    primary = check_address(
-        ctx,
-        params.get("PrimarySmtpAddress") or f"{alias}@{default_domain(ctx)}",
-        "PrimarySmtpAddress",
-    )
-    ensure_name_free(ctx, name=name, alias=alias)
-    proxies = default_proxies(ctx, primary, alias)
-    ensure_addresses_free(ctx, proxies)
+    recipient = new_recipient(ctx, params)
+    name, alias, display_name = recipient.name, recipient.alias, recipient.display_name
+    primary, proxies = recipient.primary, recipient.proxies
     if ctx.sb.config.shared_mailbox_upn == "primary_smtp_address":
         upn = primary
     else:

@@ -7,7 +7,8 @@ groups, and every proxy address (`proxy_address` table) belongs to one recipient
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from tenantcore.sandbox.directory import age_seconds, find_mailbox, is_guid
 from tenantcore.sandbox.exchange import errors
@@ -188,6 +189,34 @@ def default_proxies(ctx: CmdletContext, primary: str, alias: str) -> list[str]:
     if routing.lower() != primary.lower():
         proxies.append(f"smtp:{routing}")
     return proxies
+
+
+@dataclass(frozen=True)
+class NewRecipient:
+    """The validated identity of a recipient about to be created (mailbox or group)."""
+
+    name: str
+    alias: str
+    display_name: str
+    primary: str
+    proxies: list[str]
+
+
+def new_recipient(ctx: CmdletContext, params: dict[str, Any]) -> NewRecipient:
+    """Validate Name/Alias/DisplayName/PrimarySmtpAddress as New-Mailbox and
+    New-DistributionGroup do, and check that none of it is taken in the tenant."""
+    name = validate_name(params["Name"])
+    alias = validate_alias(params["Alias"]) if "Alias" in params else alias_from(name)
+    display_name = validate_display_name(params.get("DisplayName") or name)
+    primary = check_address(
+        ctx,
+        params.get("PrimarySmtpAddress") or f"{alias}@{default_domain(ctx)}",
+        "PrimarySmtpAddress",
+    )
+    ensure_name_free(ctx, name=name, alias=alias)
+    proxies = default_proxies(ctx, primary, alias)
+    ensure_addresses_free(ctx, proxies)
+    return NewRecipient(name, alias, display_name, primary, proxies)
 
 
 def lookup_mailbox(ctx: CmdletContext, identity: str, *, lagging: bool = True) -> Row:
