@@ -8,6 +8,7 @@ from tenantcore import __version__
 from tenantcore.accounts.router import router as accounts_router
 from tenantcore.core.context import AppContext
 from tenantcore.core.errors import install_error_handlers
+from tenantcore.domains.router import router as domains_router
 from tenantcore.tenants.router import router as tenants_router
 
 
@@ -24,4 +25,5 @@ def create_app(context: AppContext) -> FastAPI:
     install_error_handlers(app)
     app.include_router(accounts_router)
     app.include_router(tenants_router)
+    app.include_router(domains_router)
     return app

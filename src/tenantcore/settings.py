@@ -34,6 +34,19 @@ class SandboxSettings(BaseModel):
     auto_publish_dns: bool = True
 
 
+class DnsSettings(BaseModel):
+    """Live-mode DNS health checks of customers' domains (sandbox mode reads the sandbox's
+    zone instead)."""
+
+    # Per lookup; a check makes five lookups at once, so this bounds a check's duration.
+    timeout_seconds: float = Field(default=3.0, gt=0)
+    # Resolver addresses to ask instead of the system's (/etc/resolv.conf); all on `port`.
+    nameservers: list[str] = Field(default_factory=list)
+    port: int = Field(default=53, ge=1, le=65535)
+    # How often the background worker re-checks every domain's SPF/DKIM/DMARC/MX.
+    recheck_seconds: float = Field(default=21600.0, gt=0)
+
+
 class MicrosoftSettings(BaseModel):
     """How TenantCore reaches Microsoft 365 (the connector). Sandbox mode points the same
     clients at the sandbox; nothing else changes."""
@@ -85,6 +98,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     microsoft: MicrosoftSettings = Field(default_factory=MicrosoftSettings)
+    dns: DnsSettings = Field(default_factory=DnsSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -60,6 +60,7 @@ class Worker:
 
 
 def default_reconcilers() -> list[Reconciler]:
+    from tenantcore.domains.jobs import recheck_due_domains
     from tenantcore.tenants.bootstrap import advance_due_tenants
 
-    return [advance_due_tenants]
+    return [advance_due_tenants, recheck_due_domains]

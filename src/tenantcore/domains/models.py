@@ -22,8 +22,13 @@ DNS_STATUS_UNKNOWN = "unknown"
 
 class Domain(Base):
     __tablename__ = "domain"
-    # Also serves lookups by tenant_pk alone (leading column).
-    __table_args__ = (UniqueConstraint("tenant_pk", "domain_name"),)
+    # The first also serves lookups by tenant_pk alone (leading column). The second: a domain
+    # is registered on one tenant in all of TenantCore (409 `domain_already_registered`), held
+    # by the database so two concurrent adds on different tenants cannot both succeed.
+    __table_args__ = (
+        UniqueConstraint("tenant_pk", "domain_name"),
+        UniqueConstraint("domain_name"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     tenant_pk: Mapped[str] = mapped_column(String(36), ForeignKey("tenant.id", ondelete="CASCADE"))
@@ -40,6 +45,7 @@ class Domain(Base):
     dkim_status: Mapped[str] = mapped_column(String(32), default=DNS_STATUS_UNKNOWN)
     dmarc_status: Mapped[str] = mapped_column(String(32), default=DNS_STATUS_UNKNOWN)
     mx_status: Mapped[str] = mapped_column(String(32), default=DNS_STATUS_UNKNOWN)
-    last_checked: Mapped[datetime | None]
+    # Indexed: the background DNS re-check scans by it.
+    last_checked: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -61,6 +61,8 @@ class EnforcementPolicy(Base):
     )
     provisioning_error: Mapped[str | None] = mapped_column(Text)
     provisioned_at: Mapped[datetime | None]
+    # While pending after a failed attempt: when the reconciler should try again.
+    next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

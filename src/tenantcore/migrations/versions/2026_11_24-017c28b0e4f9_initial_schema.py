@@ -120,7 +120,9 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "tenant_pk", "domain_name", name=op.f("uq_domain_tenant_pk_domain_name")
         ),
+        sa.UniqueConstraint("domain_name", name=op.f("uq_domain_domain_name")),
     )
+    op.create_index(op.f("ix_domain_last_checked"), "domain", ["last_checked"], unique=False)
     op.create_table(
         "enforcement_policy",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -131,6 +133,7 @@ def upgrade() -> None:
         sa.Column("provisioning_status", sa.String(length=32), nullable=False),
         sa.Column("provisioning_error", sa.Text(), nullable=True),
         sa.Column("provisioned_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(

@@ -1,0 +1,46 @@
+"""Domain queries. Callers have already scoped the tenant to the calling account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantcore.domains.models import Domain
+
+
+async def by_name(session: AsyncSession, tenant_pk: str, domain_name: str) -> Domain | None:
+    """The tenant's domain of that (normalised, lowercase) name."""
+    result = await session.execute(
+        select(Domain).where(Domain.tenant_pk == tenant_pk, Domain.domain_name == domain_name)
+    )
+    return result.scalar_one_or_none()
+
+
+async def registered_elsewhere(session: AsyncSession, domain_name: str, tenant_pk: str) -> bool:
+    """Whether another tenant (of any account) has registered the name."""
+    result = await session.execute(
+        select(Domain.id)
+        .where(Domain.domain_name == domain_name, Domain.tenant_pk != tenant_pk)
+        .limit(1)
+    )
+    return result.first() is not None
+
+
+async def list_for_tenant(session: AsyncSession, tenant_pk: str) -> list[Domain]:
+    result = await session.execute(
+        select(Domain).where(Domain.tenant_pk == tenant_pk).order_by(Domain.domain_name)
+    )
+    return list(result.scalars())
+
+
+async def due_for_recheck(session: AsyncSession, checked_before: datetime, limit: int) -> list[str]:
+    """Ids of domains whose DNS health is older than `checked_before`, stalest first."""
+    result = await session.execute(
+        select(Domain.id)
+        .where(or_(Domain.last_checked.is_(None), Domain.last_checked < checked_before))
+        .order_by(Domain.last_checked.nulls_first(), Domain.id)
+        .limit(limit)
+    )
+    return list(result.scalars())

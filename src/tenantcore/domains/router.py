@@ -1,0 +1,110 @@
+"""`/v1/tenants/{tenant_id}/domains`: register, list, inspect, verify.
+
+The routes authenticate in a read-only session: the ones that call Microsoft write in a short
+unit of work of their own afterwards (see `domains.service`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from tenantcore.accounts.errors import AUTH_ERRORS
+from tenantcore.core.deps import ContextDep, ReadPrincipalDep, ReadSessionDep
+from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
+from tenantcore.domains import service
+from tenantcore.domains.errors import (
+    DomainAlreadyRegistered,
+    DomainNotFound,
+    DomainVerificationFailed,
+    InvalidDomain,
+    MicrosoftAccessDenied,
+    TenantNotConnected,
+)
+from tenantcore.domains.schemas import DomainAdd, DomainList, DomainOut
+from tenantcore.tenants.errors import TenantNotFound
+
+router = APIRouter(prefix="/v1/tenants/{tenant_id}/domains", tags=["Domains"])
+
+MICROSOFT_ERRORS = (TenantNotConnected, MicrosoftAccessDenied, ServiceUnavailable)
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses={
+        200: {"model": DomainOut, "description": "Already registered on this tenant"},
+        **responses(
+            *AUTH_ERRORS,
+            InvalidDomain,
+            InvalidRequest,
+            TenantNotFound,
+            DomainAlreadyRegistered,
+            *MICROSOFT_ERRORS,
+        ),
+    },
+)
+async def add_domain(
+    tenant_id: str,
+    body: DomainAdd,
+    principal: ReadPrincipalDep,
+    session: ReadSessionDep,
+    context: ContextDep,
+    response: Response,
+) -> DomainOut:
+    """Register a custom domain on the tenant in Microsoft 365 and return the DNS records to
+    publish (`dns_records`). In sandbox mode they are published in the sandbox's DNS zone
+    at once (unless `TENANTCORE_SANDBOX__AUTO_PUBLISH_DNS=false`), so the domain can be
+    verified right away. Safe to repeat: 200 with the domain as it is."""
+    domain, created = await service.add(context, session, principal, tenant_id, body.domain)
+    if not created:
+        response.status_code = 200
+    return domain
+
+
+@router.get("", responses=responses(*AUTH_ERRORS, TenantNotFound))
+async def list_domains(
+    tenant_id: str, principal: ReadPrincipalDep, session: ReadSessionDep
+) -> DomainList:
+    """The tenant's domains, by name."""
+    return await service.list_domains(session, principal, tenant_id)
+
+
+@router.get(
+    "/{domain}",
+    responses=responses(*AUTH_ERRORS, InvalidRequest, TenantNotFound, DomainNotFound),
+)
+async def get_domain(
+    tenant_id: str,
+    domain: str,
+    principal: ReadPrincipalDep,
+    session: ReadSessionDep,
+    context: ContextDep,
+    refresh: Annotated[
+        bool,
+        Query(
+            description="Re-check SPF, DKIM, DMARC and MX now instead of returning the last "
+            "verdicts (DNS is also re-checked on add, on verify and periodically)."
+        ),
+    ] = False,
+) -> DomainOut:
+    return await service.get(context, session, principal, tenant_id, domain, refresh=refresh)
+
+
+@router.post(
+    "/{domain}/verify",
+    responses=responses(
+        *AUTH_ERRORS, TenantNotFound, DomainNotFound, DomainVerificationFailed, *MICROSOFT_ERRORS
+    ),
+)
+async def verify_domain(
+    tenant_id: str,
+    domain: str,
+    principal: ReadPrincipalDep,
+    session: ReadSessionDep,
+    context: ContextDep,
+) -> DomainOut:
+    """Ask Microsoft to verify ownership (the verification TXT must be published), then enable
+    Email on the domain and check its DNS health. On a verified domain this re-checks."""
+    return await service.verify(context, session, principal, tenant_id, domain)

@@ -1,0 +1,76 @@
+"""Domain request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DNS_STATUS_HELP = (
+    "`valid`: published as Microsoft 365 needs it; `missing`: no such record; `invalid`: "
+    "a record exists but is wrong (see the field's rule); `unknown`: not checked yet, or DNS "
+    "could not be resolved at the last check."
+)
+
+
+class DomainAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    domain: str = Field(description="The custom domain to register, e.g. mail.acmecorp.com.")
+
+
+class DnsRecordOut(BaseModel):
+    """A record to publish at the domain's DNS host."""
+
+    type: str = Field(description="TXT, MX or CNAME.")
+    name: str = Field(description="Fully qualified record name.")
+    host: str = Field(
+        description="The name relative to the registered domain, as registrars ask for it "
+        "(`@` is the domain itself)."
+    )
+    value: str
+    priority: int | None = Field(description="MX preference; null for other types.")
+    ttl: int
+    purpose: str = Field(
+        description="`verification` (proves ownership; can be removed once verified), `mx`, "
+        "`spf`, `autodiscover`, `dmarc` (TenantCore's recommended starting policy), or "
+        "`email` for any other record Microsoft lists for Email."
+    )
+    required: bool = Field(
+        description="Whether Microsoft 365 needs it; false for the verification record once "
+        "the domain is verified and for the DMARC recommendation."
+    )
+
+
+class DomainOut(BaseModel):
+    id: str
+    tenant_id: str = Field(description="The Microsoft tenant GUID.")
+    domain_name: str
+    is_default: bool = Field(description="The tenant's default domain in Microsoft 365.")
+    is_verified: bool
+    email_enabled: bool = Field(description="Email is among the domain's supported services.")
+    spf_status: str = Field(
+        description="A single `v=spf1` TXT at the domain including spf.protection.outlook.com. "
+        + DNS_STATUS_HELP
+    )
+    dkim_status: str = Field(
+        description="CNAMEs at selector1._domainkey and selector2._domainkey pointing at "
+        "Microsoft's DKIM keys. " + DNS_STATUS_HELP
+    )
+    dmarc_status: str = Field(
+        description="A `v=DMARC1` TXT with a policy (`p=`) at _dmarc.<domain>. " + DNS_STATUS_HELP
+    )
+    mx_status: str = Field(
+        description="The most preferred MX points at Exchange Online "
+        "(<domain-with-dashes>.mail.protection.outlook.com or the host Microsoft lists). "
+        + DNS_STATUS_HELP
+    )
+    last_checked: datetime | None = Field(description="When DNS health was last checked.")
+    created_at: datetime
+    dns_records: list[DnsRecordOut]
+
+
+class DomainList(BaseModel):
+    tenant_id: str
+    domains: list[DomainOut]
+    count: int

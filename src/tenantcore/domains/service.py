@@ -1,0 +1,332 @@
+"""Registering, verifying and checking custom domains (DESIGN.md section 4, "Domains").
+
+Graph `POST /domains` → the records to publish (verification TXT, Email service records) →
+`verify` → Email enabled → DNS health. Microsoft calls never run inside a database
+transaction: each operation reads in the request's read-only session, gives that session back
+(`_release`), talks to Microsoft and DNS, then writes in one short unit of work of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantcore.accounts.service import Principal
+from tenantcore.core.context import AppContext
+from tenantcore.core.db import unit_of_work
+from tenantcore.core.errors import AppError, ServiceUnavailable
+from tenantcore.domains import dns_health, records, repository
+from tenantcore.domains.errors import (
+    DomainAlreadyRegistered,
+    DomainNotFound,
+    DomainVerificationFailed,
+    InvalidDomain,
+    MicrosoftAccessDenied,
+    TenantNotConnected,
+)
+from tenantcore.domains.models import Domain
+from tenantcore.domains.names import lookup_name, normalise_domain
+from tenantcore.domains.schemas import DomainList, DomainOut
+from tenantcore.microsoft.errors import (
+    AuthenticationFailed,
+    Forbidden,
+    InvalidRequest,
+    MicrosoftError,
+    NotFound,
+    Throttled,
+    Transient,
+)
+from tenantcore.microsoft.graph import GraphClient
+from tenantcore.microsoft.models import Domain as GraphDomain
+from tenantcore.tenants.errors import TenantNotFound
+from tenantcore.tenants.models import Tenant, TenantStatus
+from tenantcore.tenants.service import require_tenant
+
+EMAIL = "Email"
+
+
+def describe(tenant_guid: str, row: Domain) -> DomainOut:
+    return DomainOut(
+        id=row.id,
+        tenant_id=tenant_guid,
+        domain_name=row.domain_name,
+        is_default=row.is_default,
+        is_verified=row.is_verified,
+        email_enabled=row.email_enabled,
+        spf_status=row.spf_status,
+        dkim_status=row.dkim_status,
+        dmarc_status=row.dmarc_status,
+        mx_status=row.mx_status,
+        last_checked=row.last_checked,
+        created_at=row.created_at,
+        dns_records=records.publishable(row),
+    )
+
+
+def microsoft_failure(exc: MicrosoftError) -> AppError:
+    """What the caller sees when Microsoft (or the sandbox standing in for it) fails us after
+    the connector's retries: refused access, or a clean 503 worth retrying."""
+    if isinstance(exc, AuthenticationFailed | Forbidden):
+        return MicrosoftAccessDenied(
+            f"{MicrosoftAccessDenied.default_message} Microsoft said: {exc.detail}"
+        )
+    headers = None
+    if isinstance(exc, Throttled | Transient) and exc.retry_after:
+        headers = {"Retry-After": str(math.ceil(exc.retry_after))}
+    where = exc.operation or "the request"
+    return ServiceUnavailable(
+        f"Microsoft 365 did not complete {where}; retry shortly. ({exc.detail})", headers=headers
+    )
+
+
+async def _release(session: AsyncSession) -> None:
+    """Give the request's read-only session back before a Microsoft call, which may take many
+    seconds under throttling: a PostgreSQL connection idling in a transaction that long would
+    starve the pool. Loaded objects stay readable (closing detaches, it doesn't expire)."""
+    await session.close()
+
+
+async def _connected_tenant(session: AsyncSession, principal: Principal, tenant_id: str) -> Tenant:
+    tenant = await require_tenant(session, principal, tenant_id)
+    if tenant.status != TenantStatus.CONNECTED:
+        raise TenantNotConnected
+    return tenant
+
+
+async def _require_domain(session: AsyncSession, tenant: Tenant, raw_name: str) -> Domain:
+    name = lookup_name(raw_name)
+    row = None if name is None else await repository.by_name(session, tenant.id, name)
+    if row is None:
+        raise DomainNotFound
+    return row
+
+
+def _mx_hosts(row: Domain) -> set[str]:
+    return {str(r["mailExchange"]) for r in row.service_records if r.get("mailExchange")}
+
+
+def _health(health: dns_health.Health) -> dict[str, Any]:
+    return {
+        "spf_status": health.spf_status.value,
+        "dkim_status": health.dkim_status.value,
+        "dmarc_status": health.dmarc_status.value,
+        "mx_status": health.mx_status.value,
+        "last_checked": health.last_checked,
+    }
+
+
+async def _save(context: AppContext, domain_pk: str, changes: dict[str, Any]) -> Domain:
+    async with unit_of_work(context.sessionmaker) as session:
+        row = await session.get(Domain, domain_pk)
+        if row is None:  # the tenant was disconnected meanwhile
+            raise DomainNotFound
+        for name, value in changes.items():
+            setattr(row, name, value)
+    return row
+
+
+async def _auto_publish(context: AppContext, row: Domain) -> None:
+    """Sandbox mode: publish the records in the sandbox's DNS zone, as the customer would at
+    their registrar, keeping whatever else the zone holds."""
+    sandbox = context.sandbox
+    if sandbox is None or not context.settings.sandbox.auto_publish_dns:
+        return
+    existing = await sandbox.dns_zone(row.domain_name)
+    wanted = records.publishable(row)
+    await sandbox.publish_dns(row.domain_name, records.merged_zone(existing, wanted))
+
+
+async def _enable_email(graph: GraphClient, tenant_guid: str, remote: GraphDomain) -> GraphDomain:
+    if EMAIL in remote.supported_services:
+        return remote
+    await graph.enable_email(tenant_guid, remote.id, list(remote.supported_services))
+    return remote.model_copy(update={"supported_services": [*remote.supported_services, EMAIL]})
+
+
+async def _add_in_microsoft(context: AppContext, tenant_guid: str, name: str) -> Domain:
+    """Add (or find) the domain in Microsoft 365 and gather its records; an unsaved row."""
+    graph = context.connector.graph
+    try:
+        remote = await graph.add_domain(tenant_guid, name)
+    except InvalidRequest as exc:
+        raise InvalidDomain(f"Microsoft 365 refused '{name}': {exc.detail}") from exc
+    # Already verified (a subdomain of a verified domain, or verified earlier in the admin
+    # center): finish the Email setup now, as verify would.
+    if remote.is_verified:
+        remote = await _enable_email(graph, tenant_guid, remote)
+    verification = await graph.verification_records(tenant_guid, name)
+    service = await graph.service_configuration_records(tenant_guid, name)
+    return Domain(
+        domain_name=name,
+        is_default=remote.is_default,
+        is_verified=remote.is_verified,
+        email_enabled=EMAIL in remote.supported_services,
+        verification_records=records.stored(verification),
+        service_records=records.stored(service),
+    )
+
+
+async def _store_new(session: AsyncSession, tenant_pk: str, row: Domain) -> tuple[Domain, bool]:
+    tenant = await session.get(Tenant, tenant_pk)
+    if tenant is None or tenant.status != TenantStatus.CONNECTED:
+        raise TenantNotFound
+    existing = await repository.by_name(session, tenant_pk, row.domain_name)
+    if existing is not None:
+        return existing, False
+    if await repository.registered_elsewhere(session, row.domain_name, tenant_pk):
+        raise DomainAlreadyRegistered
+    row.tenant_pk = tenant_pk
+    session.add(row)
+    await session.flush()
+    return row, True
+
+
+async def add(
+    context: AppContext, session: AsyncSession, principal: Principal, tenant_id: str, raw: str
+) -> tuple[DomainOut, bool]:
+    """Register a domain on the caller's tenant; (domain, created). Safe to repeat: a domain
+    already on this tenant is returned as it is, without calling Microsoft."""
+    tenant = await require_tenant(session, principal, tenant_id)
+    name = normalise_domain(raw)
+    if tenant.status != TenantStatus.CONNECTED:
+        raise TenantNotConnected
+    existing = await repository.by_name(session, tenant.id, name)
+    if existing is not None:
+        return describe(tenant.tenant_id, existing), False
+    if await repository.registered_elsewhere(session, name, tenant.id):
+        raise DomainAlreadyRegistered
+    await _release(session)
+    try:
+        row = await _add_in_microsoft(context, tenant.tenant_id, name)
+        await _auto_publish(context, row)
+    except MicrosoftError as exc:
+        raise microsoft_failure(exc) from exc
+    for field, value in _health(await dns_health.check(context, name, _mx_hosts(row))).items():
+        setattr(row, field, value)
+    try:
+        async with unit_of_work(context.sessionmaker) as write:
+            stored, created = await _store_new(write, tenant.id, row)
+    except IntegrityError:
+        # A concurrent add won the race (this tenant, or another one: the name is unique).
+        async with unit_of_work(context.sessionmaker, read_only=True) as read:
+            winner = await repository.by_name(read, tenant.id, name)
+            elsewhere = await repository.registered_elsewhere(read, name, tenant.id)
+        if winner is not None:
+            return describe(tenant.tenant_id, winner), False
+        if elsewhere:
+            raise DomainAlreadyRegistered from None
+        raise TenantNotFound from None  # the only other constraint: the tenant went away
+    return describe(tenant.tenant_id, stored), created
+
+
+async def list_domains(session: AsyncSession, principal: Principal, tenant_id: str) -> DomainList:
+    tenant = await require_tenant(session, principal, tenant_id)
+    rows = await repository.list_for_tenant(session, tenant.id)
+    domains = [describe(tenant.tenant_id, row) for row in rows]
+    return DomainList(tenant_id=tenant.tenant_id, domains=domains, count=len(domains))
+
+
+async def get(
+    context: AppContext,
+    session: AsyncSession,
+    principal: Principal,
+    tenant_id: str,
+    raw: str,
+    *,
+    refresh: bool,
+) -> DomainOut:
+    """One domain; `refresh` re-checks its DNS health first (and saves the verdicts)."""
+    tenant = await require_tenant(session, principal, tenant_id)
+    row = await _require_domain(session, tenant, raw)
+    if refresh:
+        await _release(session)
+        health = await dns_health.check(context, row.domain_name, _mx_hosts(row))
+        row = await _save(context, row.id, _health(health))
+    return describe(tenant.tenant_id, row)
+
+
+async def _microsoft_domain(
+    graph: GraphClient, tenant_guid: str, name: str
+) -> tuple[GraphDomain, bool]:
+    """The domain as Microsoft has it; (domain, re-added). If it was removed in Microsoft 365
+    (the admin center, PowerShell), add it again: it then has a new verification code."""
+    try:
+        return await graph.get_domain(tenant_guid, name), False
+    except NotFound:
+        return await graph.add_domain(tenant_guid, name), True
+
+
+async def _verify_in_microsoft(graph: GraphClient, tenant_guid: str, name: str) -> GraphDomain:
+    try:
+        remote = await graph.verify_domain(tenant_guid, name)
+    except InvalidRequest as exc:
+        if "already verified" not in exc.detail.lower():
+            # Microsoft's own reason (the record it looked for) is what the customer needs.
+            raise DomainVerificationFailed(exc.detail) from exc
+        remote = await graph.get_domain(tenant_guid, name)  # a concurrent verify won
+    if not remote.is_verified:
+        # Accepted but not completed (e.g. a scheduled takeover from an unmanaged tenant).
+        raise DomainVerificationFailed(
+            "Microsoft accepted the verification but has not completed it yet; retry shortly."
+        )
+    return remote
+
+
+async def verify(
+    context: AppContext, session: AsyncSession, principal: Principal, tenant_id: str, raw: str
+) -> DomainOut:
+    """Verify ownership with Microsoft, enable Email, refresh the service records and check
+    DNS health. On a verified domain it re-checks. When Microsoft cannot find the record yet,
+    `domain_verification_failed` with Microsoft's reason, and nothing changes."""
+    tenant = await _connected_tenant(session, principal, tenant_id)
+    row = await _require_domain(session, tenant, raw)
+    await _release(session)
+    graph, guid, name = context.connector.graph, tenant.tenant_id, row.domain_name
+    changes: dict[str, Any] = {}
+    try:
+        remote, re_added = await _microsoft_domain(graph, guid, name)
+        if re_added:
+            verification = await graph.verification_records(guid, name)
+            changes.update(
+                verification_records=records.stored(verification),
+                is_verified=remote.is_verified,
+                email_enabled=EMAIL in remote.supported_services,
+            )
+            row.verification_records = changes["verification_records"]
+            await _auto_publish(context, row)
+        if not remote.is_verified:
+            remote = await _verify_in_microsoft(graph, guid, name)
+        remote = await _enable_email(graph, guid, remote)
+        service = await graph.service_configuration_records(guid, name)
+    except DomainVerificationFailed:
+        if changes:  # keep the new verification code the customer must now publish
+            await _save(context, row.id, changes)
+        raise
+    except MicrosoftError as exc:
+        raise microsoft_failure(exc) from exc
+    changes.update(
+        is_verified=True,
+        email_enabled=True,
+        is_default=remote.is_default,
+        service_records=records.stored(service),
+    )
+    mx_hosts = {s.mail_exchange for s in service if s.mail_exchange}
+    changes.update(_health(await dns_health.check(context, name, mx_hosts)))
+    return describe(guid, await _save(context, row.id, changes))
+
+
+async def recheck(context: AppContext, domain_pk: str) -> bool:
+    """Re-check one domain's DNS health (the background pass); False if it is gone."""
+    async with unit_of_work(context.sessionmaker, read_only=True) as session:
+        row = await session.get(Domain, domain_pk)
+    if row is None:
+        return False
+    health = await dns_health.check(context, row.domain_name, _mx_hosts(row))
+    try:
+        await _save(context, domain_pk, _health(health))
+    except DomainNotFound:
+        return False
+    return True

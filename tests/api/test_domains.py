@@ -1,0 +1,411 @@
+"""Registering and verifying custom domains; the DNS records and health a client relies on."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx2
+
+from tenantcore.domains.jobs import recheck_due_domains
+from tests.api.conftest import Api
+
+DOMAIN = "mail.acmecorp.com"
+MX_HOST = "mail-acmecorp-com.mail.protection.outlook.com"
+DOMAIN_FIELDS = {
+    "id",
+    "domain_name",
+    "is_default",
+    "is_verified",
+    "spf_status",
+    "dkim_status",
+    "dmarc_status",
+    "mx_status",
+    "last_checked",
+    "email_enabled",
+    "created_at",
+    "dns_records",
+}
+RECORD_FIELDS = {"type", "name", "host", "value", "priority", "ttl", "purpose", "required"}
+
+
+def manual_dns(api: Api) -> None:
+    """Turn off the sandbox's automatic publication: the test plays the registrar."""
+    settings = api.context.settings
+    sandbox = settings.sandbox.model_copy(update={"auto_publish_dns": False})
+    api.context.settings = settings.model_copy(update={"sandbox": sandbox})
+
+
+async def add(client: httpx2.AsyncClient, tenant_id: str, name: str = DOMAIN) -> httpx2.Response:
+    return await client.post(f"/v1/tenants/{tenant_id}/domains", json={"domain": name})
+
+
+def by_purpose(domain: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {record["purpose"]: record for record in domain["dns_records"]}
+
+
+def statuses(domain: dict[str, Any]) -> dict[str, str]:
+    return {k: domain[f"{k}_status"] for k in ("spf", "dkim", "dmarc", "mx")}
+
+
+async def zone(api: Api, name: str = DOMAIN) -> list[dict[str, Any]]:
+    response = await api.control.get(f"/_sandbox/dns/{name}")
+    return list(response.json()["records"])
+
+
+async def publish(api: Api, records: list[dict[str, Any]], name: str = DOMAIN) -> None:
+    response = await api.control.put(f"/_sandbox/dns/{name}", json={"records": records})
+    response.raise_for_status()
+
+
+async def test_quick_path_add_then_verify(api: Api) -> None:
+    tenant_id = await api.connect_tenant()
+    response = await add(api.http, tenant_id, " Mail.AcmeCorp.com. ")
+    assert response.status_code == 201, response.text
+    domain = response.json()
+    assert domain.keys() >= DOMAIN_FIELDS
+    assert domain["domain_name"] == DOMAIN
+    assert domain["is_verified"] is False
+    assert domain["email_enabled"] is False
+    assert domain["is_default"] is False
+    assert domain["last_checked"] is not None
+
+    records = by_purpose(domain)
+    assert set(records) == {"verification", "mx", "spf", "autodiscover", "dmarc"}
+    assert all(record.keys() == RECORD_FIELDS for record in domain["dns_records"])
+    verification = records["verification"]
+    assert (verification["type"], verification["host"], verification["name"]) == (
+        "TXT",
+        "@",
+        DOMAIN,
+    )
+    assert verification["value"].startswith("MS=ms")
+    assert verification["required"] is True
+    assert records["mx"] | {"ttl": 0} == {
+        "type": "MX",
+        "name": DOMAIN,
+        "host": "@",
+        "value": MX_HOST,
+        "priority": 0,
+        "ttl": 0,
+        "purpose": "mx",
+        "required": True,
+    }
+    assert records["spf"]["value"] == "v=spf1 include:spf.protection.outlook.com -all"
+    assert records["autodiscover"]["type"] == "CNAME"
+    assert records["autodiscover"]["name"] == f"autodiscover.{DOMAIN}"
+    assert records["autodiscover"]["host"] == "autodiscover"
+    assert records["autodiscover"]["value"] == "autodiscover.outlook.com"
+    assert records["dmarc"]["name"] == f"_dmarc.{DOMAIN}"
+    assert records["dmarc"]["value"].startswith("v=DMARC1; p=")
+    assert records["dmarc"]["required"] is False
+
+    # The sandbox published them like a registrar would, so DNS is healthy already.
+    published = {(r["type"], r["name"], r["value"]) for r in await zone(api)}
+    assert ("TXT", "@", verification["value"]) in published
+    assert ("MX", "@", MX_HOST) in published
+    assert ("TXT", "_dmarc", records["dmarc"]["value"]) in published
+    assert ("CNAME", "autodiscover", "autodiscover.outlook.com") in published
+    assert statuses(domain) == {"spf": "valid", "dkim": "missing", "dmarc": "valid", "mx": "valid"}
+    tenant = (await api.http.get(f"/v1/tenants/{tenant_id}")).json()
+    assert tenant["domain_count"] == 1
+
+    verified = await api.http.post(f"/v1/tenants/{tenant_id}/domains/{DOMAIN}/verify")
+    assert verified.status_code == 200, verified.text
+    body = verified.json()
+    assert body["id"] == domain["id"]
+    assert body["is_verified"] is True
+    assert body["email_enabled"] is True
+    assert by_purpose(body)["verification"]["required"] is False
+    assert statuses(body) == statuses(domain)
+    assert body["last_checked"] >= domain["last_checked"]
+    # Microsoft's side really changed: verified, with Email among the supported services.
+    remote = await api.context.connector.graph.get_domain(tenant_id, DOMAIN)
+    assert remote.is_verified
+    assert "Email" in remote.supported_services
+
+    # Verifying again only re-checks.
+    again = await api.http.post(f"/v1/tenants/{tenant_id}/domains/{DOMAIN.upper()}/verify")
+    assert again.status_code == 200
+    assert again.json()["is_verified"] is True
+    assert again.json()["last_checked"] >= body["last_checked"]
+    listed = (await api.http.get(f"/v1/tenants/{tenant_id}/domains")).json()
+    assert listed == {"tenant_id": tenant_id, "domains": [again.json()], "count": 1}
+
+
+async def test_verification_waits_for_the_txt_record(api: Api) -> None:
+    manual_dns(api)
+    tenant_id = await api.connect_tenant()
+    domain = (await add(api.http, tenant_id)).json()
+    assert await zone(api) == []
+    assert statuses(domain) == dict.fromkeys(("spf", "dkim", "dmarc", "mx"), "missing")
+    txt = by_purpose(domain)["verification"]["value"]
+
+    failed = await api.http.post(f"/v1/tenants/{tenant_id}/domains/{DOMAIN}/verify")
+    assert failed.status_code == 400
+    assert failed.json()["detail"]["code"] == "domain_verification_failed"
+    assert txt in failed.json()["detail"]["message"]  # Microsoft's reason names the record
+    unchanged = (await api.http.get(f"/v1/tenants/{tenant_id}/domains/{DOMAIN}")).json()
+    assert unchanged == domain
+
+    await publish(api, [{"type": "TXT", "name": "@", "value": txt}])
+    verified = (await api.http.post(f"/v1/tenants/{tenant_id}/domains/{DOMAIN}/verify")).json()
+    assert verified["is_verified"] is True
+    assert verified["email_enabled"] is True
+    assert statuses(verified) == dict.fromkeys(("spf", "dkim", "dmarc", "mx"), "missing")
+
+    # The customer publishes the rest, DKIM included; GET reports stored verdicts until asked
+    # to refresh.
+    initial = (await api.http.get(f"/v1/tenants/{tenant_id}")).json()["tenant_domain"]
+    dkim = [
+        {
+            "type": "CNAME",
+            "name": f"{s}._domainkey",
+            "value": f"{s}-mail-acmecorp-com._domainkey.{initial}",
+        }
+        for s in ("selector1", "selector2")
+    ]
+    await publish(
+        api,
+        [
+            {"type": "TXT", "name": "@", "value": txt},
+            {"type": "MX", "name": "@", "value": MX_HOST, "preference": 0},
+            {"type": "TXT", "name": "@", "value": "v=spf1 include:spf.protection.outlook.com ~all"},
+            {"type": "TXT", "name": "_dmarc", "value": "v=DMARC1; p=quarantine; rua=mailto:d@x.io"},
+            *dkim,
+        ],
+    )
+    url = f"/v1/tenants/{tenant_id}/domains/{DOMAIN}"
+    assert statuses((await api.http.get(url)).json())["mx"] == "missing"
+    refreshed = (await api.http.get(url, params={"refresh": "true"})).json()
+    assert statuses(refreshed) == dict.fromkeys(("spf", "dkim", "dmarc", "mx"), "valid")
+    assert refreshed["last_checked"] > verified["last_checked"]
+    assert (await api.http.get(url)).json() == refreshed
+
+
+async def test_add_is_idempotent_without_calling_microsoft_again(api: Api) -> None:
+    tenant_id = await api.connect_tenant()
+    first = await add(api.http, tenant_id)
+    assert first.status_code == 201
+    posts = api.context.connector.stats.attempts["POST /domains"]
+    for spelling in (DOMAIN, "MAIL.ACMECORP.COM", f"{DOMAIN}."):
+        again = await add(api.http, tenant_id, spelling)
+        assert again.status_code == 200
+        assert again.json() == first.json()
+    assert api.context.connector.stats.attempts["POST /domains"] == posts
+    listed = (await api.http.get(f"/v1/tenants/{tenant_id}/domains")).json()
+    assert listed["count"] == 1
+
+
+async def test_domain_is_registered_on_one_tenant_only(api: Api) -> None:
+    first = await api.connect_tenant()
+    second = await api.connect_tenant()
+    other_key = await api.new_key("globex")
+    foreign = await api.connect_tenant(other_key)
+    assert (await add(api.http, first)).status_code == 201
+    for client, tenant_id in ((api.http, second), (api.client(other_key), foreign)):
+        response = await add(client, tenant_id)
+        assert response.status_code == 409
+        assert response.json()["detail"]["code"] == "domain_already_registered"
+        listed = (await client.get(f"/v1/tenants/{tenant_id}/domains")).json()
+        assert listed["count"] == 0
+    # A sibling name is a different domain.
+    assert (await add(api.http, second, f"news.{DOMAIN}")).status_code == 201
+
+
+async def test_another_account_sees_nothing_and_changes_nothing(api: Api) -> None:
+    manual_dns(api)
+    tenant_id = await api.connect_tenant()
+    domain = (await add(api.http, tenant_id)).json()
+    other = api.client(await api.new_key("globex"))
+    base = f"/v1/tenants/{tenant_id}/domains"
+    for response in (
+        await other.get(base),
+        await other.get(f"{base}/{DOMAIN}"),
+        await other.get(f"{base}/{DOMAIN}", params={"refresh": "true"}),
+        await other.post(f"{base}/{DOMAIN}/verify"),
+        await add(other, tenant_id, "other.acmecorp.com"),
+        await add(other, tenant_id, "not a domain"),
+    ):
+        assert response.status_code == 404
+        assert response.json()["detail"]["code"] == "tenant_not_found"
+    listed = (await api.http.get(base)).json()
+    assert listed["domains"] == [domain]
+    remote = await api.context.connector.graph.list_domains(tenant_id)
+    assert "other.acmecorp.com" not in {d.id for d in remote}
+
+
+async def test_bad_names_are_invalid_domain(api: Api) -> None:
+    tenant_id = await api.connect_tenant()
+    bad = [
+        "",
+        "   ",
+        "localhost",
+        "acmecorp",
+        "-acme.com",
+        "acme-.com",
+        "a..acme.com",
+        ".acme.com",
+        "acme.c",
+        "192.168.10.1",
+        "acme.123",
+        "exa mple.com",
+        "ex_ample.com",
+        "*.acme.com",
+        "https://acme.com",
+        "john@acme.com",
+        "bücher.de",
+        "a" * 64 + ".com",
+        ".".join(["a" * 60] * 5) + ".com",
+        "sandbox1.onmicrosoft.com",
+        "onmicrosoft.com",
+        "mail.contoso.onmicrosoft.com",
+    ]
+    for name in bad:
+        response = await add(api.http, tenant_id, name)
+        assert response.status_code == 400, name
+        assert response.json()["detail"]["code"] == "invalid_domain", name
+    for body in ({}, {"domain": 5}, {"domain": None}, {"domain": DOMAIN, "force": True}):
+        response = await api.http.post(f"/v1/tenants/{tenant_id}/domains", json=body)
+        assert response.status_code == 400, body
+        assert response.json()["detail"]["code"] == "invalid_request", body
+    assert (await api.http.get(f"/v1/tenants/{tenant_id}/domains")).json()["count"] == 0
+    assert [d.id for d in await api.context.connector.graph.list_domains(tenant_id)] == [
+        (await api.http.get(f"/v1/tenants/{tenant_id}")).json()["tenant_domain"]
+    ]
+
+
+async def test_unknown_domain_and_tenant(api: Api) -> None:
+    tenant_id = await api.connect_tenant()
+    base = f"/v1/tenants/{tenant_id}/domains"
+    for response in (
+        await api.http.get(f"{base}/{DOMAIN}"),
+        await api.http.get(f"{base}/{DOMAIN}", params={"refresh": "true"}),
+        await api.http.get(f"{base}/not%20a%20domain"),
+        await api.http.post(f"{base}/{DOMAIN}/verify"),
+    ):
+        assert response.status_code == 404
+        assert response.json()["detail"]["code"] == "domain_not_found"
+    for path in (
+        "/v1/tenants/not-a-guid/domains",
+        f"/v1/tenants/{'0' * 8}-0000-0000-0000-{'0' * 12}/domains",
+    ):
+        for response in (await api.http.get(path), await add(api.http, path.split("/")[3])):
+            assert response.status_code == 404
+            assert response.json()["detail"]["code"] == "tenant_not_found"
+    bad_flag = await api.http.get(f"{base}/{DOMAIN}", params={"refresh": "maybe"})
+    assert bad_flag.status_code == 400
+    assert bad_flag.json()["detail"]["code"] == "invalid_request"
+
+
+async def test_microsoft_trouble_is_a_clean_503_and_stores_nothing(api: Api) -> None:
+    tenant_id = await api.connect_tenant()
+    faults = {"rules": [{"host": "graph", "error_rate": 1.0, "retry_after_seconds": 0}]}
+    (await api.control.put("/_sandbox/faults", json=faults)).raise_for_status()
+    response = await add(api.http, tenant_id)
+    assert response.status_code == 503
+    assert response.json()["detail"]["code"] == "microsoft_unavailable"
+    assert (await api.http.get(f"/v1/tenants/{tenant_id}/domains")).json()["count"] == 0
+    assert await zone(api) == []
+    # Throttled to the end: the caller is told when Microsoft suggested coming back.
+    throttled = {"host": "graph", "error_rate": 1.0, "error_statuses": [429]}
+    await api.control.put(
+        "/_sandbox/faults", json={"rules": [throttled | {"retry_after_seconds": 0.01}]}
+    )
+    response = await add(api.http, tenant_id)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    # Access refused (consent revoked, a permission removed) is not worth retrying.
+    refused = {
+        "host": "graph",
+        "operation": "POST /domains",
+        "error_rate": 1.0,
+        "error_statuses": [403],
+    }
+    await api.control.put("/_sandbox/faults", json={"rules": [refused]})
+    response = await add(api.http, tenant_id)
+    assert response.status_code == 403
+    assert response.json()["detail"]["code"] == "microsoft_access_denied"
+    assert (await api.http.get(f"/v1/tenants/{tenant_id}/domains")).json()["count"] == 0
+
+    (await api.control.delete("/_sandbox/faults")).raise_for_status()
+    manual_dns(api)
+    domain = (await add(api.http, tenant_id)).json()
+    txt = by_purpose(domain)["verification"]["value"]
+    await publish(api, [{"type": "TXT", "name": "@", "value": txt}])
+    (await api.control.put("/_sandbox/faults", json=faults)).raise_for_status()
+    verify = await api.http.post(f"/v1/tenants/{tenant_id}/domains/{DOMAIN}/verify")
+    assert verify.status_code == 503
+    assert verify.json()["detail"]["code"] == "microsoft_unavailable"
+    (await api.control.delete("/_sandbox/faults")).raise_for_status()
+    assert (await api.http.get(f"/v1/tenants/{tenant_id}/domains/{DOMAIN}")).json() == domain
+
+
+async def test_subdomain_of_a_verified_domain_is_ready_at_once(api: Api) -> None:
+    tenant_id = await api.connect_tenant()
+    await add(api.http, tenant_id, "acmecorp.com")
+    await api.http.post(f"/v1/tenants/{tenant_id}/domains/acmecorp.com/verify")
+    sub = await add(api.http, tenant_id, DOMAIN)
+    assert sub.status_code == 201
+    assert sub.json()["is_verified"] is True
+    assert sub.json()["email_enabled"] is True
+    names = [
+        d["domain_name"]
+        for d in (await api.http.get(f"/v1/tenants/{tenant_id}/domains")).json()["domains"]
+    ]
+    assert names == ["acmecorp.com", DOMAIN]
+
+
+async def test_domain_removed_in_microsoft_gets_a_new_code(api: Api) -> None:
+    manual_dns(api)
+    tenant_id = await api.connect_tenant()
+    domain = (await add(api.http, tenant_id)).json()
+    old_txt = by_purpose(domain)["verification"]["value"]
+    await api.context.connector.graph.delete_domain(tenant_id, DOMAIN)
+    await publish(api, [{"type": "TXT", "name": "@", "value": old_txt}])
+
+    failed = await api.http.post(f"/v1/tenants/{tenant_id}/domains/{DOMAIN}/verify")
+    assert failed.json()["detail"]["code"] == "domain_verification_failed"
+    current = (await api.http.get(f"/v1/tenants/{tenant_id}/domains/{DOMAIN}")).json()
+    new_txt = by_purpose(current)["verification"]["value"]
+    assert new_txt != old_txt
+    await publish(api, [{"type": "TXT", "name": "@", "value": new_txt}])
+    verified = await api.http.post(f"/v1/tenants/{tenant_id}/domains/{DOMAIN}/verify")
+    assert verified.status_code == 200
+    assert verified.json()["is_verified"] is True
+
+
+async def test_background_pass_rechecks_stale_domains(api: Api) -> None:
+    tenant_id = await api.connect_tenant()
+    domain = (await add(api.http, tenant_id)).json()
+    assert domain["mx_status"] == "valid"
+    kept = [r for r in await zone(api) if r["type"] != "MX"]
+    await publish(api, [{k: v for k, v in r.items() if v is not None} for r in kept])
+    assert await recheck_due_domains(api.context) == 0  # checked moments ago
+
+    settings = api.context.settings
+    api.context.settings = settings.model_copy(
+        update={"dns": settings.dns.model_copy(update={"recheck_seconds": 0.001})}
+    )
+    assert await recheck_due_domains(api.context) == 1
+    current = (await api.http.get(f"/v1/tenants/{tenant_id}/domains/{DOMAIN}")).json()
+    assert current["mx_status"] == "missing"
+    assert current["spf_status"] == "valid"
+    assert current["last_checked"] > domain["last_checked"]
+
+
+async def test_concurrent_adds_store_one_domain(api: Api) -> None:
+    first = await api.connect_tenant()
+    second = await api.connect_tenant()
+    same_tenant = await asyncio.gather(*(add(api.http, first) for _ in range(5)))
+    assert sorted(r.status_code for r in same_tenant) == [200, 200, 200, 200, 201]
+    assert len({r.json()["id"] for r in same_tenant}) == 1
+
+    other = "news.acmecorp.com"
+    racing = await asyncio.gather(add(api.http, first, other), add(api.http, second, other))
+    assert sorted(r.status_code for r in racing) == [201, 409]
+    assert {r.json().get("detail", {}).get("code") for r in racing} >= {"domain_already_registered"}
+    counts = [
+        (await api.http.get(f"/v1/tenants/{t}/domains")).json()["count"] for t in (first, second)
+    ]
+    assert sum(counts) == 2
