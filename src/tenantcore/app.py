@@ -9,6 +9,7 @@ from tenantcore.accounts.router import router as accounts_router
 from tenantcore.core.context import AppContext
 from tenantcore.core.errors import install_error_handlers
 from tenantcore.domains.router import router as domains_router
+from tenantcore.enforcement.router import router as enforcement_router
 from tenantcore.tenants.router import router as tenants_router
 
 
@@ -26,4 +27,5 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(tenants_router)
     app.include_router(domains_router)
+    app.include_router(enforcement_router)
     return app

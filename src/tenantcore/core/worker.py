@@ -61,6 +61,7 @@ class Worker:
 
 def default_reconcilers() -> list[Reconciler]:
     from tenantcore.domains.jobs import recheck_due_domains
+    from tenantcore.enforcement.service import provision_due_tenants
     from tenantcore.tenants.bootstrap import advance_due_tenants
 
-    return [advance_due_tenants, recheck_due_domains]
+    return [advance_due_tenants, recheck_due_domains, provision_due_tenants]

@@ -36,6 +36,15 @@ class GroupOps(ExchangeTransport):
             raise NotFound(f"group {identity} not found", operation="Get-DistributionGroup")
         return DistributionGroup.model_validate(result.rows[0])
 
+    async def find_group(self, tenant_id: str, identity: str) -> DistributionGroup | None:
+        try:
+            result = await self.invoke(
+                tenant_id, "Get-DistributionGroup", {"Identity": identity}
+            )
+        except NotFound:
+            return None
+        return DistributionGroup.model_validate(result.rows[0]) if result.rows else None
+
     async def remove_group(self, tenant_id: str, identity: str) -> bool:
         try:
             await self.invoke(tenant_id, "Remove-DistributionGroup", {"Identity": identity})

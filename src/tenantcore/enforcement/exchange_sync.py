@@ -1,0 +1,149 @@
+"""Bring Exchange in line with the enforcement TenantCore holds for a tenant (DESIGN.md §4).
+
+(a) Exact caps: one outbound spam policy per distinct effective cap (`RecipientLimitPerDay` =
+    cap, `BlockUserForToday`), each bound to a rule naming the mailboxes at that cap, lowest
+    cap first. Exchange counts every submission itself, so nobody sends past a cap even between
+    two usage syncs. Caps nobody uses any more are removed.
+(b) The switch: per scope, a mail-enabled security group and a transport rule rejecting its
+    members with TenantCore's message. The usage sync adds a mailbox to the group when its cap
+    is reached but Exchange has not blocked it, and empties it at the day boundary.
+Every step is idempotent (the connector's `ensure_*`), so a retry after a crash converges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from tenantcore.enforcement.caps import CapGroup, cap_from_name
+from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
+from tenantcore.microsoft.connector import MicrosoftConnector
+
+REJECT_TEXT = (
+    "This mailbox has reached its daily send limit set in TenantCore. Sending resumes at 00:00 UTC."
+)
+REJECT_CODE = "5.7.901"
+
+
+@dataclass(frozen=True)
+class Switch:
+    """The group and transport rule that block a scope's mailboxes on demand."""
+
+    scope_key: str
+    group_name: str
+    group_address: str
+    rule_name: str
+
+
+def switch_for(scope_key: str, initial_domain: str) -> Switch:
+    if scope_key == TENANT_WIDE_SCOPE:
+        token = "all-domains"  # noqa: S105 - a name part, not a secret
+        label = "all domains"
+    else:
+        # Aliases are limited to 64 characters: long domains get a short stable digest.
+        digest = hashlib.sha256(scope_key.encode()).hexdigest()[:8]
+        token = scope_key.replace(".", "-")[:40] + "-" + digest
+        label = scope_key
+    alias = f"tc-blocked-{token}"
+    return Switch(
+        scope_key=scope_key,
+        group_name=alias,
+        group_address=f"{alias}@{initial_domain}",
+        rule_name=f"TenantCore daily limit ({label})",
+    )
+
+
+async def apply(
+    connector: MicrosoftConnector,
+    tenant_guid: str,
+    *,
+    caps: list[CapGroup],
+    switches: list[Switch],
+) -> None:
+    exchange = connector.exchange
+    for priority, group in enumerate(caps):
+        await exchange.ensure_outbound_spam_policy(
+            tenant_guid, name=group.name, recipient_limit_per_day=group.cap
+        )
+        await exchange.ensure_outbound_spam_rule(
+            tenant_guid,
+            name=group.name,
+            policy=group.name,
+            priority=priority,
+            senders=list(group.senders),
+        )
+    wanted = {group.cap for group in caps}
+    for rule in await exchange.list_outbound_spam_rules(tenant_guid):
+        cap = cap_from_name(rule.name)
+        if cap is not None and cap not in wanted:
+            await exchange.remove_outbound_spam_rule(tenant_guid, rule.name)
+    for policy in await exchange.list_outbound_spam_policies(tenant_guid):
+        cap = cap_from_name(policy.name)
+        if cap is not None and cap not in wanted:
+            await exchange.remove_outbound_spam_policy(tenant_guid, policy.name)
+    for switch in switches:
+        await exchange.ensure_security_group(
+            tenant_guid, name=switch.group_name, primary_smtp_address=switch.group_address
+        )
+        await exchange.ensure_reject_rule_for_group(
+            tenant_guid,
+            name=switch.rule_name,
+            group=switch.group_name,
+            reason_text=REJECT_TEXT,
+            enhanced_status_code=REJECT_CODE,
+        )
+
+
+async def read_state(
+    connector: MicrosoftConnector, tenant_guid: str, switch: Switch
+) -> dict[str, Any]:
+    """What exists in Exchange now: TenantCore's cap policies and rules, and the scope's switch."""
+    exchange = connector.exchange
+    rules = {
+        rule.name: rule
+        for rule in await exchange.list_outbound_spam_rules(tenant_guid)
+        if cap_from_name(rule.name) is not None
+    }
+    policies = [
+        {
+            "name": policy.name,
+            "recipient_limit_per_day": policy.recipient_limit_per_day,
+            "action_when_threshold_reached": policy.action_when_threshold_reached,
+            "rule_priority": rules[policy.name].priority if policy.name in rules else None,
+            "senders": sorted(rules[policy.name].sender_from) if policy.name in rules else [],
+        }
+        for policy in await exchange.list_outbound_spam_policies(tenant_guid)
+        if cap_from_name(policy.name) is not None
+    ]
+    transport_rule = next(
+        (
+            rule
+            for rule in await exchange.list_transport_rules(tenant_guid)
+            if rule.name == switch.rule_name
+        ),
+        None,
+    )
+    group = await exchange.find_group(tenant_guid, switch.group_name)
+    members = (
+        [
+            m.primary_smtp_address
+            for m in await exchange.list_group_members(tenant_guid, switch.group_name)
+        ]
+        if group is not None
+        else []
+    )
+    return {
+        "outbound_spam_policies": sorted(policies, key=lambda p: p["recipient_limit_per_day"]),
+        "block_group": None
+        if group is None
+        else {"name": group.name, "address": group.primary_smtp_address, "members": members},
+        "transport_rule": None
+        if transport_rule is None
+        else {
+            "name": transport_rule.name,
+            "state": transport_rule.state,
+            "reject_message": transport_rule.reject_message_reason_text,
+            "reject_status_code": transport_rule.reject_message_enhanced_status_code,
+        },
+    }

@@ -1,0 +1,99 @@
+"""Enforcement queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantcore.domains.models import Domain
+from tenantcore.enforcement.models import (
+    EnforcementEvent,
+    EnforcementPolicy,
+    PolicyProvisioningStatus,
+)
+from tenantcore.mailboxes.models import Mailbox, MailboxStatus
+from tenantcore.tenants.models import Tenant
+
+
+async def policy_for_scope(
+    session: AsyncSession, tenant_pk: str, scope_key: str
+) -> EnforcementPolicy | None:
+    result = await session.execute(
+        select(EnforcementPolicy).where(
+            EnforcementPolicy.tenant_pk == tenant_pk, EnforcementPolicy.scope_key == scope_key
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def policies_of(session: AsyncSession, tenant_pk: str) -> list[EnforcementPolicy]:
+    result = await session.execute(
+        select(EnforcementPolicy).where(EnforcementPolicy.tenant_pk == tenant_pk)
+    )
+    return list(result.scalars())
+
+
+async def enforceable_mailboxes(
+    session: AsyncSession, tenant_pk: str
+) -> list[tuple[str, str, int | None]]:
+    """(address, domain, own limit) of the tenant's mailboxes that exist in Exchange."""
+    result = await session.execute(
+        select(Mailbox.primary_smtp, Domain.domain_name, Mailbox.daily_send_limit)
+        .join(Domain, Domain.id == Mailbox.domain_pk)
+        .where(Mailbox.tenant_pk == tenant_pk, Mailbox.status == MailboxStatus.READY)
+    )
+    return [(str(a), str(d), limit) for a, d, limit in result.all()]
+
+
+async def mark_pending(session: AsyncSession, tenant_pk: str) -> None:
+    """Ask for the tenant's enforcement to be provisioned again (caps changed)."""
+    await session.execute(
+        update(EnforcementPolicy)
+        .where(EnforcementPolicy.tenant_pk == tenant_pk)
+        .values(provisioning_status=PolicyProvisioningStatus.PENDING, next_attempt_at=None)
+    )
+
+
+async def tenants_due(session: AsyncSession, now: datetime, limit: int) -> list[str]:
+    result = await session.execute(
+        select(EnforcementPolicy.tenant_pk)
+        .where(
+            EnforcementPolicy.provisioning_status == PolicyProvisioningStatus.PENDING,
+            (EnforcementPolicy.next_attempt_at.is_(None))
+            | (EnforcementPolicy.next_attempt_at <= now),
+        )
+        .distinct()
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def events_page(
+    session: AsyncSession,
+    account_id: str,
+    *,
+    tenant_pk: str | None,
+    action: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[EnforcementEvent, str]], int]:
+    """Newest first, with each event's tenant GUID, and the total matching."""
+    conditions = [Tenant.account_id == account_id]
+    if tenant_pk is not None:
+        conditions.append(EnforcementEvent.tenant_pk == tenant_pk)
+    if action is not None:
+        conditions.append(EnforcementEvent.action == action)
+    base = (
+        select(EnforcementEvent, Tenant.tenant_id)
+        .join(Tenant, Tenant.id == EnforcementEvent.tenant_pk)
+        .where(*conditions)
+    )
+    total = await session.scalar(select(func.count()).select_from(base.subquery()))
+    rows = await session.execute(
+        base.order_by(EnforcementEvent.created_at.desc(), EnforcementEvent.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(event, str(guid)) for event, guid in rows.all()], int(total or 0)

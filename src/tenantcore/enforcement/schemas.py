@@ -1,0 +1,59 @@
+"""Enforcement request and response bodies (seed: set / get enforcement; events)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PolicySet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Validated by the service so a bad value gets the seed's `invalid_send_limit`.
+    daily_send_limit: Any = None
+    domain_scope: str | None = None
+
+
+class PolicyOut(BaseModel):
+    """What TenantCore saved for the scope."""
+
+    daily_send_limit: int
+    domain_scope: str | None
+    scope_label: str
+    provisioning_status: str
+    provisioning_error: str | None
+    provisioned_at: datetime | None
+    enforced_mailboxes: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class PolicyResponse(BaseModel):
+    status: str
+    tenant_id: str
+    daily_send_limit: int
+    domain_scope: str | None
+    scope_label: str
+    policy: PolicyOut
+    # What exists in Exchange: the cap policies and rules, the scope's block group and rule.
+    provisioning: dict[str, Any]
+
+
+class EventOut(BaseModel):
+    tenant_id: str
+    mailbox_address: str
+    action_taken: str
+    sent_count: int
+    limit_value: int | None
+    message: str
+    created_at: datetime
+
+
+class EventPage(BaseModel):
+    events: list[EventOut]
+    count: int
+    total: int
+    limit: int
+    offset: int

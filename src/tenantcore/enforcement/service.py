@@ -1,0 +1,193 @@
+"""Enforcement policies: save, provision in Exchange, re-provision when caps change, report.
+
+Saving commits the policy first (status `pending`), then provisions Exchange outside any
+database transaction, then records the outcome. If Microsoft is unavailable the policy stays
+`pending` and the background reconciler finishes the job, so a crash or an outage loses nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantcore.accounts.service import Principal
+from tenantcore.core.context import AppContext
+from tenantcore.core.db import unit_of_work
+from tenantcore.domains.errors import DomainNotFound
+from tenantcore.domains.models import Domain
+from tenantcore.enforcement import exchange_sync, repository
+from tenantcore.enforcement.caps import EnforcedMailbox, cap_groups, scope_limit
+from tenantcore.enforcement.errors import InvalidSendLimit, PolicyNotFound
+from tenantcore.enforcement.models import (
+    TENANT_WIDE_SCOPE,
+    EnforcementPolicy,
+    PolicyProvisioningStatus,
+)
+from tenantcore.enforcement.schemas import PolicyOut, PolicyResponse
+from tenantcore.mailboxes.models import DAILY_SEND_LIMIT_MAX, DAILY_SEND_LIMIT_MIN
+from tenantcore.microsoft.errors import MicrosoftError, Throttled, Transient
+from tenantcore.tenants.errors import ExchangeBootstrapNotReady
+from tenantcore.tenants.models import BootstrapStatus, Tenant
+from tenantcore.tenants.service import require_tenant
+
+log = structlog.get_logger(__name__)
+RETRY_DELAY = timedelta(seconds=30)
+
+
+def validate_limit(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidSendLimit
+    if isinstance(value, float) and not value.is_integer():
+        raise InvalidSendLimit
+    limit = int(value)
+    if not DAILY_SEND_LIMIT_MIN <= limit <= DAILY_SEND_LIMIT_MAX:
+        raise InvalidSendLimit
+    return limit
+
+
+def scope_label(scope_key: str) -> str:
+    return "All domains" if scope_key == TENANT_WIDE_SCOPE else scope_key
+
+
+async def _resolve_scope(
+    session: AsyncSession, tenant: Tenant, domain_scope: str | None
+) -> tuple[str, Domain | None]:
+    if domain_scope is None or not domain_scope.strip():
+        return TENANT_WIDE_SCOPE, None
+    name = domain_scope.strip().lower().rstrip(".")
+    domain = await session.scalar(
+        select(Domain).where(Domain.tenant_pk == tenant.id, Domain.domain_name == name)
+    )
+    if domain is None:
+        raise DomainNotFound("Specified domain_scope is not registered on this tenant.")
+    return name, domain
+
+
+async def set_policy(
+    context: AppContext,
+    principal: Principal,
+    tenant_id: str,
+    *,
+    daily_send_limit: object,
+    domain_scope: str | None,
+) -> PolicyResponse:
+    limit = validate_limit(daily_send_limit)
+    async with unit_of_work(context.sessionmaker) as session:
+        tenant = await require_tenant(session, principal, tenant_id)
+        scope_key, domain = await _resolve_scope(session, tenant, domain_scope)
+        if tenant.exchange_bootstrap_status != BootstrapStatus.READY:
+            raise ExchangeBootstrapNotReady
+        policy = await repository.policy_for_scope(session, tenant.id, scope_key)
+        if policy is None:
+            policy = EnforcementPolicy(
+                tenant_pk=tenant.id,
+                domain_pk=None if domain is None else domain.id,
+                scope_key=scope_key,
+                daily_send_limit=limit,
+            )
+            session.add(policy)
+        policy.daily_send_limit = limit
+        await repository.mark_pending(session, tenant.id)
+        tenant_pk = tenant.id
+    await provision_tenant(context, tenant_pk)
+    return await describe(context, principal, tenant_id, domain_scope, live=True)
+
+
+async def provision_tenant(context: AppContext, tenant_pk: str) -> None:
+    """Make Exchange match every policy and cap of the tenant; record the outcome."""
+    async with unit_of_work(context.sessionmaker, read_only=True) as session:
+        tenant = await session.get(Tenant, tenant_pk)
+        if tenant is None:
+            return
+        policies = await repository.policies_of(session, tenant_pk)
+        mailboxes = await repository.enforceable_mailboxes(session, tenant_pk)
+    limits = {p.scope_key: p.daily_send_limit for p in policies}
+    caps = cap_groups((EnforcedMailbox(a, d, own) for a, d, own in mailboxes), limits)
+    initial = tenant.tenant_domain or tenant.default_domain or ""
+    switches = [exchange_sync.switch_for(p.scope_key, initial) for p in policies]
+    status, error, retry_at = PolicyProvisioningStatus.PROVISIONED, None, None
+    try:
+        await exchange_sync.apply(context.connector, tenant.tenant_id, caps=caps, switches=switches)
+    except (Throttled, Transient) as exc:
+        status, error = PolicyProvisioningStatus.PENDING, f"{type(exc).__name__}: {exc}"
+        retry_at = context.now() + RETRY_DELAY
+    except MicrosoftError as exc:
+        status, error = PolicyProvisioningStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    if error:
+        log.warning("enforcement provisioning failed", tenant_id=tenant.tenant_id, error=error)
+    async with unit_of_work(context.sessionmaker) as session:
+        for policy in await repository.policies_of(session, tenant_pk):
+            policy.provisioning_status = status
+            policy.provisioning_error = error
+            policy.next_attempt_at = retry_at
+            if status == PolicyProvisioningStatus.PROVISIONED:
+                policy.provisioned_at = context.now()
+
+
+async def provision_due_tenants(context: AppContext, limit: int = 20) -> int:
+    """Reconciler: finish provisioning left pending (saved, caps changed, or Microsoft down)."""
+    async with unit_of_work(context.sessionmaker, read_only=True) as session:
+        due = await repository.tenants_due(session, context.now(), limit)
+    for tenant_pk in due:
+        await provision_tenant(context, tenant_pk)
+    return len(due)
+
+
+async def describe(
+    context: AppContext,
+    principal: Principal,
+    tenant_id: str,
+    domain_scope: str | None,
+    *,
+    live: bool,
+) -> PolicyResponse:
+    """The saved policy of a scope and, with `live`, what Exchange holds right now."""
+    async with unit_of_work(context.sessionmaker, read_only=True) as session:
+        tenant = await require_tenant(session, principal, tenant_id)
+        scope_key, _ = await _resolve_scope(session, tenant, domain_scope)
+        policy = await repository.policy_for_scope(session, tenant.id, scope_key)
+        if policy is None:
+            raise PolicyNotFound
+        policies = await repository.policies_of(session, tenant.id)
+        mailboxes = await repository.enforceable_mailboxes(session, tenant.id)
+    limits = {p.scope_key: p.daily_send_limit for p in policies}
+    in_scope = [
+        m
+        for m in mailboxes
+        if (m[1] == scope_key if scope_key != TENANT_WIDE_SCOPE else m[1] not in limits)
+        and scope_limit(m[1], limits) is not None
+    ]
+    provisioning: dict[str, Any] = {"state": policy.provisioning_status}
+    if live:
+        switch = exchange_sync.switch_for(scope_key, tenant.tenant_domain or "")
+        try:
+            provisioning.update(
+                await exchange_sync.read_state(context.connector, tenant.tenant_id, switch)
+            )
+        except MicrosoftError as exc:
+            provisioning["exchange_error"] = f"{type(exc).__name__}: {exc}"
+    label = scope_label(scope_key)
+    domain_value = None if scope_key == TENANT_WIDE_SCOPE else scope_key
+    return PolicyResponse(
+        status="success",
+        tenant_id=tenant.tenant_id,
+        daily_send_limit=policy.daily_send_limit,
+        domain_scope=domain_value,
+        scope_label=label,
+        policy=PolicyOut(
+            daily_send_limit=policy.daily_send_limit,
+            domain_scope=domain_value,
+            scope_label=label,
+            provisioning_status=policy.provisioning_status,
+            provisioning_error=policy.provisioning_error,
+            provisioned_at=policy.provisioned_at,
+            enforced_mailboxes=len(in_scope),
+            created_at=policy.created_at,
+            updated_at=policy.updated_at,
+        ),
+        provisioning=provisioning,
+    )
