@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
 
 from tenantcore import __version__
 from tenantcore.accounts.router import router as accounts_router
@@ -24,6 +26,16 @@ def create_app(context: AppContext) -> FastAPI:
     )
     app.state.context = context
     install_error_handlers(app)
+
+    if context.sandbox is not None:
+
+        @app.middleware("http")
+        async def follow_sandbox_clock(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            await context.refresh_clock()
+            return await call_next(request)
+
     app.include_router(accounts_router)
     app.include_router(tenants_router)
     app.include_router(domains_router)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,10 +20,19 @@ class AppContext:
     connector: MicrosoftConnector
     # The sandbox's control API in sandbox mode; None when talking to Microsoft.
     sandbox: SandboxControl | None
+    # Sandbox mode runs on the sandbox's clock (like a payment API's test clock), so moving it
+    # with POST /_sandbox/clock moves TenantCore too: usage days, retries, readiness.
+    clock_offset: timedelta = field(default_factory=timedelta)
 
     @property
     def sandbox_mode(self) -> bool:
         return self.sandbox is not None
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        """UTC now: real time live, the sandbox's time in sandbox mode."""
+        return datetime.now(UTC) + self.clock_offset
+
+    async def refresh_clock(self) -> None:
+        """Follow the sandbox clock (it only moves forward). No-op when live."""
+        if self.sandbox is not None:
+            self.clock_offset = max(await self.sandbox.now() - datetime.now(UTC), timedelta())

@@ -27,6 +27,10 @@ class Worker:
         """One pass of every reconciler; how many items were worked. A failing reconciler is
         logged and does not stop the others."""
         worked = 0
+        try:
+            await self.context.refresh_clock()
+        except Exception as exc:  # noqa: BLE001 - a sandbox hiccup must not stop the pass
+            log.warning("could not read the sandbox clock", error=repr(exc))
         for reconciler in self.reconcilers:
             try:
                 worked += await reconciler(self.context)
