@@ -38,9 +38,7 @@ class GroupOps(ExchangeTransport):
 
     async def find_group(self, tenant_id: str, identity: str) -> DistributionGroup | None:
         try:
-            result = await self.invoke(
-                tenant_id, "Get-DistributionGroup", {"Identity": identity}
-            )
+            result = await self.invoke(tenant_id, "Get-DistributionGroup", {"Identity": identity})
         except NotFound:
             return None
         return DistributionGroup.model_validate(result.rows[0]) if result.rows else None
