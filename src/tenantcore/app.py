@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
 
 from tenantcore import __version__
 from tenantcore.accounts.router import router as accounts_router
 from tenantcore.core.context import AppContext
-from tenantcore.core.errors import install_error_handlers
+from tenantcore.core.errors import ErrorEnvelope, install_error_handlers
 from tenantcore.domains.router import router as domains_router
 from tenantcore.enforcement.router import router as enforcement_router
 from tenantcore.tenants.router import router as tenants_router
@@ -26,6 +28,7 @@ def create_app(context: AppContext) -> FastAPI:
     )
     app.state.context = context
     install_error_handlers(app)
+    _document_validation_as_400(app)
 
     if context.sandbox is not None:
 
@@ -41,3 +44,42 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(domains_router)
     app.include_router(enforcement_router)
     return app
+
+
+def _document_validation_as_400(app: FastAPI) -> None:
+    """FastAPI documents a 422 on every route; TenantCore answers validation errors with 400
+    and its own envelope (core/errors.py), so the schema says exactly that."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
+            for path_item in schema.get("paths", {}).values():
+                for operation in path_item.values():
+                    responses = operation.get("responses", {})
+                    if responses.pop("422", None) is not None:
+                        responses.setdefault(
+                            "400",
+                            {
+                                "description": "`invalid_request`: the body or parameters are not valid.",
+                                "content": {"application/json": {"schema": envelope}},
+                            },
+                        )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.pop("HTTPValidationError", None)
+            components.pop("ValidationError", None)
+            envelope_schema = ErrorEnvelope.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            for name, definition in envelope_schema.pop("$defs", {}).items():
+                components.setdefault(name, definition)
+            components.setdefault("ErrorEnvelope", envelope_schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,27 @@
+"""The OpenAPI document: every route's errors declared with TenantCore's envelope, no 422."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Api
+
+
+async def test_openapi_declares_errors_and_no_422(api: Api) -> None:
+    response = await api.http.get("/openapi.json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert "ErrorEnvelope" in schema["components"]["schemas"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            assert "422" not in codes, (method, path)
+            if path.startswith("/v1/") and "consent/callback" not in path:
+                assert "401" in codes, (method, path)
+    tenant_get = schema["paths"]["/v1/tenants/{tenant_id}"]["get"]["responses"]
+    assert "tenant_not_found" in tenant_get["404"]["description"]
+
+
+async def test_docs_page_is_served(api: Api) -> None:
+    response = await api.http.get("/docs")
+    assert response.status_code == 200
+    assert "swagger" in response.text.lower()
