@@ -14,6 +14,7 @@ from tenantcore.core.context import AppContext
 from tenantcore.core.errors import ErrorEnvelope, install_error_handlers
 from tenantcore.domains.router import router as domains_router
 from tenantcore.enforcement.router import router as enforcement_router
+from tenantcore.mailboxes.router import router as mailboxes_router
 from tenantcore.tenants.router import router as tenants_router
 
 
@@ -42,6 +43,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(tenants_router)
     app.include_router(domains_router)
+    app.include_router(mailboxes_router)
     app.include_router(enforcement_router)
     return app
 

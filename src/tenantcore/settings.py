@@ -88,8 +88,19 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # Discovery + Exchange bootstrap give up (status `failed`) after this long.
     bootstrap_timeout_seconds: float = Field(default=7200.0, gt=0)
+    # How often each tenant's usage (message trace, restricted senders) is synced.
+    usage_sync_seconds: float = Field(default=300.0, gt=0)
     # Seconds between background passes over unfinished work.
     worker_interval_seconds: float = Field(default=1.0, gt=0)
+    # Seals mailbox account passwords for the moment between the provisioning request and the
+    # background step that sets them in Microsoft (then they are erased). None: a random key
+    # generated into `<data_dir>/tenantcore.key` on first use. Processes on several machines
+    # must share one value.
+    secret_key: SecretStr | None = Field(default=None, repr=False)
+    # How long after New-Mailbox a mailbox may still be propagating in Exchange; it is `ready`
+    # only after this. None: 300 s live (Microsoft's 2-5 minutes), the sandbox's configured
+    # maximum in sandbox mode.
+    mailbox_propagation_seconds: float | None = Field(default=None, ge=0)
     # A SQLAlchemy URL. None: the embedded SQLite file `<data_dir>/tenantcore.db`.
     # `postgresql://…` and `postgresql+psycopg://…` both mean psycopg 3. Kept out of repr
     # because it may carry a password.

@@ -35,6 +35,8 @@ class Api:
     control: httpx2.AsyncClient
     key: str
     clients: list[httpx2.AsyncClient]
+    # The in-process sandbox itself, e.g. to serve its SMTP side on a port for smtplib.
+    sandbox: Sandbox
 
     def client(self, key: str | None = None, **headers: str) -> httpx2.AsyncClient:
         """An HTTP client for the API; authenticated with `key` (default: the account's)."""
@@ -100,6 +102,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
                 control=control,
                 key="",
                 clients=[control],
+                sandbox=sandbox,
             )
             harness.key = await harness.new_key("acme")
             try:

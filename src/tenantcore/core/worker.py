@@ -66,6 +66,15 @@ class Worker:
 def default_reconcilers() -> list[Reconciler]:
     from tenantcore.domains.jobs import recheck_due_domains
     from tenantcore.enforcement.service import provision_due_tenants
+    from tenantcore.mailboxes.provisioning import advance_due_mailboxes
     from tenantcore.tenants.bootstrap import advance_due_tenants
+    from tenantcore.usage.sync import sync_due_tenants
 
-    return [advance_due_tenants, recheck_due_domains, provision_due_tenants]
+    # Mailboxes before enforcement: a mailbox turning ready asks for its cap to be provisioned.
+    return [
+        advance_due_tenants,
+        recheck_due_domains,
+        advance_due_mailboxes,
+        provision_due_tenants,
+        sync_due_tenants,
+    ]

@@ -76,6 +76,13 @@ class Mailbox(Base):
     error: Mapped[str | None] = mapped_column(Text)
     ready_at: Mapped[datetime | None]
     next_check_at: Mapped[datetime | None]
+    # The account password, Fernet-sealed (mailboxes/vault.py), only between the provisioning
+    # request and the background step that sets it in Microsoft; NULL before and after.
+    sealed_password: Mapped[str | None] = mapped_column(Text)
+    # When the current provisioning attempt began (transient failures give up after a bound).
+    provisioning_started_at: Mapped[datetime | None]
+    # New-Mailbox's time plus the longest propagation Exchange may take: not `ready` before.
+    propagation_ends_at: Mapped[datetime | None]
     # Today's count from message trace; `usage_day` (UTC, YYYY-MM-DD) says which day it is
     # for, so a counter from yesterday is recognised as stale before the day-boundary job runs.
     sends_today: Mapped[int] = mapped_column(default=0)

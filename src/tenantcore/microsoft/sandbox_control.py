@@ -53,6 +53,14 @@ class SandboxControl:
         zone = await self._call("GET", f"/_sandbox/dns/{domain}")
         return list(zone["records"])
 
+    async def propagation_bound(self) -> float:
+        """The longest mailbox propagation the sandbox may draw after New-Mailbox, in seconds
+        (the sandbox's stand-in for Microsoft's documented 2-5 minutes)."""
+        config = await self._call("GET", "/_sandbox/config")
+        return max(
+            float(config["propagation_min_seconds"]), float(config["propagation_max_seconds"])
+        )
+
     async def now(self) -> datetime:
         clock = await self._call("GET", "/_sandbox/clock")
         return datetime.fromisoformat(str(clock["now"]))

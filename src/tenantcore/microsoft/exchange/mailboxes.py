@@ -34,12 +34,18 @@ def mailbox_name_for(address: str) -> str:
 
 class MailboxOps(ExchangeTransport):
     async def new_shared_mailbox(
-        self, tenant_id: str, *, primary_smtp_address: str, display_name: str
+        self,
+        tenant_id: str,
+        *,
+        primary_smtp_address: str,
+        display_name: str,
+        alias: str | None = None,
     ) -> Mailbox:
         """Create a shared mailbox, or return it if a previous attempt already did.
 
         Safe to repeat: an "already exists" for the same address resolves to the existing
-        shared mailbox; a clash with anything else stays an `AlreadyExists` error.
+        shared mailbox; a clash with anything else stays an `AlreadyExists` error. `alias`
+        defaults to the Name (unique per address, see `mailbox_name_for`).
         """
         name = mailbox_name_for(primary_smtp_address)
         try:
@@ -49,7 +55,7 @@ class MailboxOps(ExchangeTransport):
                 {
                     "Shared": True,
                     "Name": name,
-                    "Alias": name,
+                    "Alias": alias or name,
                     "DisplayName": display_name,
                     "PrimarySmtpAddress": primary_smtp_address,
                 },

@@ -1,0 +1,94 @@
+"""Mailbox queries. Callers have already scoped the tenant to the calling account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantcore.domains.models import Domain
+from tenantcore.mailboxes.models import Mailbox, MailboxStatus
+
+# PostgreSQL's deadlock_detected: two requests each holding a slot the other one wants.
+_DEADLOCK = "40P01"
+
+
+async def by_id(session: AsyncSession, tenant_pk: str, mailbox_id: str) -> Mailbox | None:
+    result = await session.execute(
+        select(Mailbox).where(Mailbox.tenant_pk == tenant_pk, Mailbox.id == mailbox_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def by_address(session: AsyncSession, tenant_pk: str, address: str) -> Mailbox | None:
+    result = await session.execute(
+        select(Mailbox).where(Mailbox.tenant_pk == tenant_pk, Mailbox.primary_smtp == address)
+    )
+    return result.scalar_one_or_none()
+
+
+async def of_domain(session: AsyncSession, domain_pk: str) -> list[Mailbox]:
+    result = await session.execute(
+        select(Mailbox).where(Mailbox.domain_pk == domain_pk).order_by(Mailbox.slot)
+    )
+    return list(result.scalars())
+
+
+async def aliases_in_tenant(session: AsyncSession, tenant_pk: str) -> set[str]:
+    result = await session.execute(select(Mailbox.alias).where(Mailbox.tenant_pk == tenant_pk))
+    return {str(alias) for alias in result.scalars()}
+
+
+async def list_with_domains(session: AsyncSession, tenant_pk: str) -> list[tuple[Mailbox, str]]:
+    """The tenant's mailboxes with their domain names, by domain then address."""
+    result = await session.execute(
+        select(Mailbox, Domain.domain_name)
+        .join(Domain, Domain.id == Mailbox.domain_pk)
+        .where(Mailbox.tenant_pk == tenant_pk)
+        .order_by(Domain.domain_name, Mailbox.primary_smtp)
+    )
+    return [(mailbox, str(domain)) for mailbox, domain in result.all()]
+
+
+async def domain_name_of(session: AsyncSession, domain_pk: str) -> str:
+    return str(await session.scalar(select(Domain.domain_name).where(Domain.id == domain_pk)))
+
+
+async def insert_in_slot(session: AsyncSession, mailbox: Mailbox) -> bool:
+    """Insert `mailbox` in its `slot` inside a SAVEPOINT; False if the database refused it
+    (UNIQUE(domain_pk, slot) or UNIQUE(tenant_pk, primary_smtp): a concurrent request got
+    there first). The savepoint keeps the rest of the caller's transaction usable. On
+    PostgreSQL a deadlock between two requests claiming slots is reported the same way; the
+    caller re-reads and tries again."""
+    try:
+        async with session.begin_nested():
+            session.add(mailbox)
+            await session.flush()
+    except IntegrityError:
+        return False
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != _DEADLOCK:
+            raise
+        return False
+    return True
+
+
+async def used_slots(session: AsyncSession, domain_pk: str) -> set[int]:
+    result = await session.execute(select(Mailbox.slot).where(Mailbox.domain_pk == domain_pk))
+    return {int(slot) for slot in result.scalars()}
+
+
+async def due_for_provisioning(session: AsyncSession, now: datetime, limit: int) -> list[str]:
+    """Ids of mailboxes whose next provisioning step is due, longest waiting first."""
+    result = await session.execute(
+        select(Mailbox.id)
+        .where(
+            Mailbox.status == MailboxStatus.PROVISIONING,
+            or_(Mailbox.next_check_at.is_(None), Mailbox.next_check_at <= now),
+        )
+        .order_by(Mailbox.next_check_at.nulls_first(), Mailbox.id)
+        .limit(limit)
+    )
+    return list(result.scalars())

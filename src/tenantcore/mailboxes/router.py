@@ -1,0 +1,123 @@
+"""`/v1/tenants/{tenant_id}/mailboxes` (seed): list, provision, update, usage."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tenantcore.accounts.errors import AUTH_ERRORS
+from tenantcore.core.deps import (
+    ContextDep,
+    PrincipalDep,
+    ReadPrincipalDep,
+    ReadSessionDep,
+    SessionDep,
+)
+from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
+from tenantcore.domains.errors import DomainNotFound, MicrosoftAccessDenied
+from tenantcore.enforcement.errors import InvalidSendLimit
+from tenantcore.mailboxes import service
+from tenantcore.mailboxes.errors import (
+    DomainNotVerified,
+    DuplicateEmail,
+    InvalidDisplayName,
+    InvalidEmail,
+    MailboxLimitReached,
+    MailboxNotFound,
+    NoUpdates,
+    WeakPassword,
+)
+from tenantcore.mailboxes.schemas import (
+    MailboxList,
+    MailboxUpdate,
+    ProvisionRequest,
+    ProvisionResponse,
+    UpdateResponse,
+    UsageOut,
+)
+from tenantcore.tenants.errors import ExchangeBootstrapNotReady, TenantNotFound
+
+router = APIRouter(prefix="/v1/tenants/{tenant_id}/mailboxes", tags=["Mailboxes"])
+
+
+@router.get("", responses=responses(*AUTH_ERRORS, TenantNotFound))
+async def list_mailboxes(
+    tenant_id: str, principal: ReadPrincipalDep, session: ReadSessionDep, context: ContextDep
+) -> MailboxList:
+    """All mailboxes across all domains on the tenant, by domain and address."""
+    return await service.list_mailboxes(context, session, principal, tenant_id)
+
+
+@router.post(
+    "",
+    responses=responses(
+        *AUTH_ERRORS,
+        InvalidRequest,
+        MailboxLimitReached,
+        InvalidEmail,
+        DuplicateEmail,
+        WeakPassword,
+        InvalidDisplayName,
+        DomainNotVerified,
+        TenantNotFound,
+        DomainNotFound,
+        ExchangeBootstrapNotReady,
+    ),
+)
+async def provision_mailboxes(
+    tenant_id: str,
+    body: ProvisionRequest,
+    principal: PrincipalDep,
+    session: SessionDep,
+    context: ContextDep,
+) -> ProvisionResponse:
+    """Create up to 3 shared mailboxes per verified domain (counting existing ones).
+
+    Answers at once: `created` mailboxes are stored with `status` `provisioning` while
+    Exchange creates them, sets the password, enables SMTP AUTH and propagates them (2-5
+    minutes); list mailboxes shows them turn `ready` (or `failed`, with `error`). An address
+    already on the tenant is `exists` (no action), so repeating a request is safe; asking
+    again for a `failed` mailbox retries it. New mailboxes beyond the domain's free slots are
+    `failed` with `mailbox_limit_reached`; when none of the request could be honoured the
+    whole request is 400 `mailbox_limit_reached`."""
+    return await service.provision(context, session, principal, tenant_id, body)
+
+
+@router.patch(
+    "/{mailbox_id}",
+    responses=responses(
+        *AUTH_ERRORS,
+        InvalidSendLimit,
+        NoUpdates,
+        InvalidDisplayName,
+        TenantNotFound,
+        MailboxNotFound,
+        MicrosoftAccessDenied,
+        ServiceUnavailable,
+    ),
+)
+async def update_mailbox(
+    tenant_id: str,
+    mailbox_id: str,
+    body: MailboxUpdate,
+    principal: ReadPrincipalDep,
+    session: ReadSessionDep,
+    context: ContextDep,
+) -> UpdateResponse:
+    """Update the display name (applied in Exchange with Set-Mailbox before the answer) and/or
+    the daily send limit (stored; enforced in Exchange where a mailbox-limits policy covers
+    the domain, re-provisioned in the background)."""
+    return await service.update(context, session, principal, tenant_id, mailbox_id, body)
+
+
+@router.get(
+    "/{mailbox_id}/usage", responses=responses(*AUTH_ERRORS, TenantNotFound, MailboxNotFound)
+)
+async def mailbox_usage(
+    tenant_id: str,
+    mailbox_id: str,
+    principal: ReadPrincipalDep,
+    session: ReadSessionDep,
+    context: ContextDep,
+) -> UsageOut:
+    """Today's (UTC) send count, the cap that applies, and block state."""
+    return await service.usage(context, session, principal, tenant_id, mailbox_id)

@@ -1,0 +1,160 @@
+"""Mailbox request and response bodies (seed: list, provision, update, usage).
+
+Seed fields keep their names and types; fields beyond the seed are marked as such.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class MailboxRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Display name for the mailbox (1-256 characters).")
+    email: str = Field(description="Full email address. Must end with @{domain}.")
+
+
+class ProvisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    domain: str = Field(description="The verified domain to create mailboxes on.", max_length=300)
+    # SecretStr: never echoed by repr, logs or validation errors.
+    account_password: SecretStr = Field(
+        description="Initial password for the underlying user accounts (all mailboxes of the "
+        "request). 8-256 ASCII characters with 3 of: lowercase, uppercase, digits, symbols. "
+        "Sent to Microsoft and never stored in plain text or logged.",
+    )
+    mailboxes: list[MailboxRequest] = Field(
+        description="Mailboxes to create: 1-3, and at most 3 per domain including existing.",
+        min_length=1,
+    )
+
+
+class MailboxDetails(BaseModel):
+    display_name: str
+    primary_smtp: str
+    user_principal_name: str = Field(
+        description="The sign-in name (SMTP AUTH username). TenantCore makes it the address, "
+        "whatever Exchange assigns at creation."
+    )
+    alias: str = Field(description="The Exchange alias (Graph mailNickname).")
+
+
+class ProvisionResult(BaseModel):
+    status: Literal["created", "exists", "failed"] = Field(
+        description="`created`: stored and Exchange provisioning under way (the mailbox turns "
+        "`ready` after propagation, see list mailboxes); `exists`: already on this tenant, no "
+        "action taken; `failed`: see `error`."
+    )
+    name: str
+    email: str
+    details: MailboxDetails | None = Field(description="Null for `failed`.")
+    # Beyond the seed:
+    mailbox_id: str | None = Field(description="The TenantCore mailbox UUID; null for `failed`.")
+    mailbox_status: str | None = Field(
+        description="The mailbox's `status` (provisioning | ready | failed); null for `failed`."
+    )
+    error: str | None = Field(description="For `failed`: the error code.")
+    message: str | None = Field(description="For `failed`: what went wrong.")
+
+
+class ProvisionResponse(BaseModel):
+    created_count: int
+    exists_count: int
+    failed_count: int
+    results: list[ProvisionResult]
+
+
+class MailboxOut(BaseModel):
+    id: str
+    display_name: str
+    primary_smtp: str = Field(description="The mailbox email address.")
+    user_principal_name: str = Field(
+        description="The account's sign-in name as Microsoft has it (the address once provisioned)."
+    )
+    mail_nickname: str
+    account_enabled: bool = Field(description="Whether the account is enabled in Entra ID.")
+    daily_send_limit: int | None = Field(
+        description="Configured daily send cap (1 to 25); null when none is set."
+    )
+    sends_today: int = Field(
+        description="Emails sent today (UTC) as reported by Exchange message trace."
+    )
+    blocked_at: datetime | None = Field(
+        description="When the mailbox was blocked by enforcement, or null if not blocked."
+    )
+    created_at: datetime
+    domain_name: str
+    tenant_name: str | None
+    # Beyond the seed:
+    status: str = Field(
+        description="`provisioning` (Exchange is creating and propagating it: not usable for "
+        "sending yet), `ready`, or `failed` (see `error`)."
+    )
+    ready_at: datetime | None = Field(description="When the mailbox became ready.")
+    usage_synced_at: datetime | None = Field(
+        description="When `sends_today` and `blocked_at` were last read from Exchange."
+    )
+    error: str | None = Field(description="Why provisioning failed (or is being retried).")
+
+
+class MailboxList(BaseModel):
+    tenant_id: str
+    mailboxes: list[MailboxOut]
+    count: int
+
+
+class MailboxUpdate(BaseModel):
+    """Unknown fields are ignored (a body with none of these is `no_updates`); values are
+    validated by the service so a bad cap gets the seed's `invalid_send_limit`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    display_name: Any = Field(default=None, description="New display name (1-256 characters).")
+    daily_send_limit: Any = Field(
+        default=None,
+        description="Daily send cap between 1 and 25; null removes the mailbox's own cap. "
+        "Stored in TenantCore; enforced in Exchange where a mailbox-limits policy covers the "
+        "mailbox's domain.",
+    )
+
+
+class UpdateResponse(BaseModel):
+    status: Literal["updated"]
+    mailbox: MailboxOut
+
+
+class UsageOut(BaseModel):
+    mailbox_id: str
+    primary_smtp: str
+    display_name: str
+    account_enabled: bool
+    daily_send_limit: int | None = Field(
+        description="The mailbox's own configured cap; null when none is set."
+    )
+    sends_today: int = Field(description="Emails sent today (UTC) from Exchange message trace.")
+    remaining_sends: int | None = Field(
+        description="The applicable cap minus sends_today, floored at 0. The applicable cap is "
+        "`effective_send_limit` when enforcement covers the mailbox, else `daily_send_limit`; "
+        "null when neither is set (no cap: sending is not limited by TenantCore)."
+    )
+    is_blocked: bool = Field(description="True if enforcement has blocked this mailbox.")
+    blocked_at: datetime | None = Field(description="When the block was applied.")
+    utilization_pct: float | None = Field(
+        description="sends_today / applicable cap x 100, rounded to 1 decimal (half up); may "
+        "exceed 100 when Exchange counted recipients past the cap. Null when no cap applies."
+    )
+    # Beyond the seed:
+    effective_send_limit: int | None = Field(
+        description="The cap Exchange enforces today: the mailbox's own cap, never above the "
+        "covering mailbox-limits policy's, else the policy's. Null when no policy covers the "
+        "mailbox's domain (its own cap, if any, is stored but not enforced)."
+    )
+    usage_synced_at: datetime | None = Field(
+        description="When the numbers were last read from Exchange; null before the first sync."
+    )
+    status: str = Field(description="The mailbox's status (provisioning | ready | failed).")

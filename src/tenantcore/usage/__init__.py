@@ -1,0 +1,1 @@
+"""Usage sync: message trace per tenant → sends_today, blocks and unblocks."""

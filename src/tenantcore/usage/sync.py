@@ -1,0 +1,225 @@
+"""Usage sync (DESIGN.md section 4, "Usage and blocking").
+
+Per tenant, every `usage_sync_seconds`: ONE message-trace query for the current UTC day (named
+senders: the tenant's mailboxes; continued as Microsoft pages it) and one read of restricted
+senders — so Microsoft calls grow with tenants and trace pages, never with mailboxes. Then:
+- `sends_today` = today's traced recipients per mailbox (the unit Exchange's cap counts);
+- an enforced mailbox that Exchange restricted, or whose count reached its effective cap, is put
+  in its scope's blocking group (the switch), gets `blocked_at`, and one `blocked` event;
+- at the UTC day boundary the day's numbers go to `mailbox_usage_day`, the counter resets, and a
+  blocked mailbox is released (out of the group, any permanent restriction removed) with one
+  `unblocked` event.
+Exchange calls run outside database transactions; the results are written in one unit of work.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenantcore.core.context import AppContext
+from tenantcore.core.db import unit_of_work
+from tenantcore.enforcement import exchange_sync
+from tenantcore.enforcement import repository as enforcement_repository
+from tenantcore.enforcement.caps import effective_cap, scope_limit
+from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementAction, EnforcementEvent
+from tenantcore.mailboxes.models import Mailbox, MailboxUsageDay
+from tenantcore.microsoft.errors import MicrosoftError, NotFound
+from tenantcore.tenants.models import Tenant
+from tenantcore.usage import repository
+
+log = structlog.get_logger(__name__)
+
+# Trace statuses that mean the message left (or is leaving) the mailbox.
+_SENT_STATUSES = frozenset({"delivered", "pending", "expanded", "gettingstatus"})
+RETRY_AFTER_FAILURE = timedelta(seconds=60)
+
+
+@dataclass
+class _Plan:
+    """What one sync decided for a tenant, applied to Exchange and then to the rows."""
+
+    sends: dict[str, int] = field(default_factory=dict)
+    block: dict[str, tuple[int, int]] = field(default_factory=dict)  # address → (sent, cap)
+    release: dict[str, int] = field(default_factory=dict)  # address → sends that day
+    rollover: set[str] = field(default_factory=set)
+    caps: dict[str, int | None] = field(default_factory=dict)
+
+
+def utc_midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def sync_due_tenants(context: AppContext, limit: int = 20) -> int:
+    async with unit_of_work(context.sessionmaker, read_only=True) as session:
+        due = await repository.tenants_due(session, context.now(), limit)
+    for tenant_pk in due:
+        await sync_tenant(context, tenant_pk)
+    return len(due)
+
+
+async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
+    now = context.now()
+    today = now.date().isoformat()
+    async with unit_of_work(context.sessionmaker, read_only=True) as session:
+        tenant = await session.get(Tenant, tenant_pk)
+        if tenant is None:
+            return
+        mailboxes = await repository.synced_mailboxes(session, tenant_pk)
+        policies = await enforcement_repository.policies_of(session, tenant_pk)
+    limits = {policy.scope_key: policy.daily_send_limit for policy in policies}
+    exchange = context.connector.exchange
+    next_sync = now + timedelta(seconds=context.settings.usage_sync_seconds)
+    try:
+        rows, _ = (
+            await exchange.message_trace(
+                tenant.tenant_id,
+                start=utc_midnight(now),
+                end=now,
+                senders=[mailbox.primary_smtp for mailbox, _ in mailboxes],
+            )
+            if mailboxes
+            else ([], 0)
+        )
+        restricted = {
+            b.sender_address.lower() for b in await exchange.list_blocked_senders(tenant.tenant_id)
+        }
+    except MicrosoftError as exc:
+        log.warning("usage sync failed", tenant_id=tenant.tenant_id, error=str(exc))
+        await _reschedule(context, tenant_pk, now + RETRY_AFTER_FAILURE)
+        return
+    traced = Counter(
+        row.sender_address.lower() for row in rows if row.status.lower() in _SENT_STATUSES
+    )
+    plan = _Plan()
+    for mailbox, domain in mailboxes:
+        address = mailbox.primary_smtp.lower()
+        plan.sends[address] = traced[address]
+        blocked_at = mailbox.blocked_at
+        if mailbox.usage_day is not None and mailbox.usage_day != today:
+            plan.rollover.add(address)
+            if blocked_at is not None:
+                plan.release[address] = mailbox.sends_today
+                blocked_at = None
+        cap = effective_cap(mailbox.daily_send_limit, scope_limit(domain, limits))
+        plan.caps[address] = cap
+        if (
+            cap is not None
+            and blocked_at is None
+            and (address in restricted or traced[address] >= cap)
+        ):
+            plan.block[address] = (traced[address], cap)
+    scopes = {
+        mailbox.primary_smtp.lower(): domain if domain in limits else TENANT_WIDE_SCOPE
+        for mailbox, domain in mailboxes
+    }
+    initial = tenant.tenant_domain or ""
+    for address in plan.release:
+        switch = exchange_sync.switch_for(scopes[address], initial)
+        await _quietly(exchange.remove_group_member(tenant.tenant_id, switch.group_name, address))
+        if address in restricted:
+            await _quietly(exchange.remove_blocked_sender(tenant.tenant_id, address))
+    for address in plan.block:
+        switch = exchange_sync.switch_for(scopes[address], initial)
+        await _quietly(exchange.add_group_member(tenant.tenant_id, switch.group_name, address))
+    await _record(context, tenant_pk, plan, now, today, next_sync)
+
+
+async def _quietly(call: Awaitable[object]) -> None:
+    """Switch changes are best effort: Exchange's own cap already holds; log and go on."""
+    try:
+        await call
+    except NotFound:
+        log.warning("blocking group missing; enforcement needs re-provisioning")
+    except MicrosoftError as exc:
+        log.warning("blocking switch change failed", error=str(exc))
+
+
+async def _reschedule(context: AppContext, tenant_pk: str, when: datetime) -> None:
+    async with unit_of_work(context.sessionmaker) as session:
+        tenant = await session.get(Tenant, tenant_pk)
+        if tenant is not None:
+            tenant.next_sync_at = when
+
+
+async def _record(
+    context: AppContext,
+    tenant_pk: str,
+    plan: _Plan,
+    now: datetime,
+    today: str,
+    next_sync: datetime,
+) -> None:
+    async with unit_of_work(context.sessionmaker) as session:
+        tenant = await session.get(Tenant, tenant_pk)
+        if tenant is None:
+            return
+        tenant.last_sync_at = now
+        tenant.next_sync_at = next_sync
+        for mailbox, _ in await repository.synced_mailboxes(session, tenant_pk):
+            address = mailbox.primary_smtp.lower()
+            if address not in plan.sends:
+                continue  # became ready after the trace query: next cycle
+            if address in plan.rollover:
+                _close_day(session, mailbox, plan.caps.get(address))
+            if address in plan.release:
+                session.add(
+                    _event(
+                        tenant_pk,
+                        mailbox,
+                        EnforcementAction.UNBLOCKED,
+                        plan.release[address],
+                        None,
+                        "Daily limit window reset at 00:00 UTC; sending resumed.",
+                    )
+                )
+                mailbox.blocked_at = None
+            mailbox.sends_today = plan.sends[address]
+            mailbox.usage_day = today
+            mailbox.usage_synced_at = now
+            if address in plan.block and mailbox.blocked_at is None:
+                sent, cap = plan.block[address]
+                mailbox.blocked_at = now
+                session.add(
+                    _event(
+                        tenant_pk,
+                        mailbox,
+                        EnforcementAction.BLOCKED,
+                        sent,
+                        cap,
+                        f"Daily send limit of {cap} reached; blocked until 00:00 UTC.",
+                    )
+                )
+
+
+def _close_day(session: AsyncSession, mailbox: Mailbox, cap: int | None) -> None:
+    """Keep the finished day's numbers before the counter resets."""
+    assert mailbox.usage_day is not None
+    session.add(
+        MailboxUsageDay(
+            mailbox_pk=mailbox.id,
+            day=mailbox.usage_day,
+            sends=mailbox.sends_today,
+            blocked_at=mailbox.blocked_at,
+            limit_value=cap,
+        )
+    )
+
+
+def _event(
+    tenant_pk: str, mailbox: Mailbox, action: str, sent: int, cap: int | None, message: str
+) -> EnforcementEvent:
+    return EnforcementEvent(
+        tenant_pk=tenant_pk,
+        mailbox_pk=mailbox.id,
+        mailbox_address=mailbox.primary_smtp,
+        action=action,
+        sent_count=sent,
+        limit_value=cap,
+        message=message,
+    )

@@ -1,0 +1,108 @@
+"""Arrangements shared by the mailbox tests: a tenant with a verified domain, provisioning
+requests, and direct reads of what the database and Exchange hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+from sqlalchemy import select
+
+from tenantcore.core.db import unit_of_work
+from tenantcore.mailboxes.models import Mailbox
+from tenantcore.microsoft.models import Mailbox as ExchangeMailbox
+from tests.api.conftest import Api
+from tests.api.flows import verified_domain
+
+DOMAIN = "mail.acmecorp.com"
+PASSWORD = "SecureP@ssw0rd!"
+# The seed's list fields plus TenantCore's additions, exactly.
+MAILBOX_FIELDS = {
+    "id",
+    "display_name",
+    "primary_smtp",
+    "user_principal_name",
+    "mail_nickname",
+    "account_enabled",
+    "daily_send_limit",
+    "sends_today",
+    "blocked_at",
+    "created_at",
+    "domain_name",
+    "tenant_name",
+    "status",
+    "ready_at",
+    "usage_synced_at",
+    "error",
+}
+
+
+async def tenant_with_domain(api: Api, *domains: str) -> str:
+    """A connected tenant (bootstrap ready) with the domains (default DOMAIN) added and
+    verified through the domains API."""
+    tenant_id = await api.connect_tenant()
+    for domain in domains or (DOMAIN,):
+        await verified_domain(api, tenant_id, domain)
+    return tenant_id
+
+
+def body(
+    *locals_: str, domain: str = DOMAIN, password: str = PASSWORD, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "domain": domain,
+        "account_password": password,
+        "mailboxes": [
+            {"name": f"{local.title()} Outreach", "email": f"{local}@{domain}"} for local in locals_
+        ],
+        **extra,
+    }
+
+
+async def provision(
+    api: Api, tenant_id: str, *locals_: str, domain: str = DOMAIN, **extra: Any
+) -> httpx2.Response:
+    return await api.http.post(
+        f"/v1/tenants/{tenant_id}/mailboxes", json=body(*locals_, domain=domain, **extra)
+    )
+
+
+async def listed(api: Api, tenant_id: str) -> list[dict[str, Any]]:
+    response = await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes")
+    assert response.status_code == 200, response.text
+    mailboxes: list[dict[str, Any]] = response.json()["mailboxes"]
+    return mailboxes
+
+
+async def one(api: Api, tenant_id: str, address: str) -> dict[str, Any]:
+    return next(m for m in await listed(api, tenant_id) if m["primary_smtp"] == address)
+
+
+async def rows(api: Api) -> list[Mailbox]:
+    async with unit_of_work(api.context.sessionmaker, read_only=True) as session:
+        return list((await session.execute(select(Mailbox).order_by(Mailbox.slot))).scalars())
+
+
+async def set_row(api: Api, mailbox_id: str, **values: Any) -> None:
+    """Stand in for the usage sync (a later issue) writing a mailbox's counters."""
+    async with unit_of_work(api.context.sessionmaker) as session:
+        mailbox = await session.get(Mailbox, mailbox_id)
+        assert mailbox is not None
+        for name, value in values.items():
+            setattr(mailbox, name, value)
+
+
+async def exchange_mailboxes(api: Api, tenant_id: str) -> list[ExchangeMailbox]:
+    """The shared mailboxes Exchange holds, read through the connector."""
+    return await api.context.connector.exchange.list_shared_mailboxes(tenant_id)
+
+
+async def faults(api: Api, *rules: dict[str, Any]) -> None:
+    response = await api.control.put("/_sandbox/faults", json={"rules": list(rules), "seed": 1})
+    response.raise_for_status()
+
+
+async def calls(api: Api) -> dict[str, int]:
+    """How many times the sandbox was called, per `host:operation`."""
+    counters = (await api.control.get("/_sandbox/counters")).json()
+    return dict(counters["calls"])
