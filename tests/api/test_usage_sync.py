@@ -1,0 +1,80 @@
+"""The usage sync end to end: Exchange's cap holds, the sync reports the block, midnight
+releases it (issue 5, acceptance 1, on the in-process service)."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from datetime import datetime, timedelta
+
+import pytest
+
+from tenantcore.sandbox.server import SandboxServer
+from tests.api.conftest import Api
+from tests.api.mailbox_support import DOMAIN, PASSWORD, one, provision, tenant_with_domain
+from tests.api.test_mailboxes_provisioning import _smtp_send
+
+SALES = f"sales@{DOMAIN}"
+
+
+async def test_cap_block_event_and_midnight_release(api: Api) -> None:
+    tenant_id = await tenant_with_domain(api)
+    assert (await provision(api, tenant_id, "sales")).status_code == 200
+    await api.worker.drain()
+    await api.advance_sandbox_clock(600)
+    await api.worker.drain()
+    mailbox = await one(api, tenant_id, SALES)
+    assert mailbox["status"] == "ready"
+    limits = await api.http.post(
+        f"/v1/tenants/{tenant_id}/mailbox-limits",
+        json={"daily_send_limit": 2, "domain_scope": DOMAIN},
+    )
+    assert limits.status_code == 200
+    assert limits.json()["provisioning"]["outbound_spam_policies"][0]["senders"] == [SALES]
+
+    server = SandboxServer(api.sandbox, http_port=0, smtp_port=0)
+    addresses = await server.start()
+    try:
+        ca = server.tls.ca_pem
+        codes = [
+            (await asyncio.to_thread(_smtp_send, addresses.smtp_port, ca, SALES, PASSWORD))[0]
+            for _ in range(2)
+        ]
+        assert codes == [250, 250]
+        # Exchange's own cap: the 3rd is refused, whatever the sync does.
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            await asyncio.to_thread(_smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
+        assert refused.value.smtp_code == 550
+
+        await api.advance_sandbox_clock(301)
+        await api.worker.drain()
+        usage = (
+            await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes/{mailbox['id']}/usage")
+        ).json()
+        assert usage["sends_today"] == 2
+        assert usage["is_blocked"] is True
+        assert usage["blocked_at"] is not None
+        events = (await api.http.get("/v1/enforcement/events")).json()["events"]
+        assert [(e["action_taken"], e["sent_count"], e["limit_value"]) for e in events] == [
+            ("blocked", 2, 2)
+        ]
+
+        clock = (await api.control.get("/_sandbox/clock")).json()["now"]
+        now = datetime.fromisoformat(clock)
+        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        await api.advance_sandbox_clock((midnight - now).total_seconds() + 60)
+        await api.worker.drain()
+        usage = (
+            await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes/{mailbox['id']}/usage")
+        ).json()
+        assert usage["sends_today"] == 0
+        assert usage["is_blocked"] is False
+        actions = [
+            e["action_taken"]
+            for e in (await api.http.get("/v1/enforcement/events")).json()["events"]
+        ]
+        assert actions == ["unblocked", "blocked"]
+        code, _ = await asyncio.to_thread(_smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
+        assert code == 250
+    finally:
+        await server.stop()
