@@ -3,6 +3,9 @@ requests, and direct reads of what the database and Exchange hold."""
 
 from __future__ import annotations
 
+import smtplib
+import ssl
+from email.message import EmailMessage
 from typing import Any
 
 import httpx2
@@ -106,3 +109,21 @@ async def calls(api: Api) -> dict[str, int]:
     """How many times the sandbox was called, per `host:operation`."""
     counters = (await api.control.get("/_sandbox/counters")).json()
     return dict(counters["calls"])
+
+
+def smtp_send(port: int, ca_pem: str, address: str, password: str) -> tuple[int, bytes]:
+    """Log in over STARTTLS as the mailbox and send one message; (code, reply) of the first
+    refusal, or of the accepted DATA."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.starttls(context=ssl.create_default_context(cadata=ca_pem))
+        client.ehlo()
+        try:
+            client.login(address, password)
+        except smtplib.SMTPAuthenticationError as exc:
+            reply = exc.smtp_error
+            return exc.smtp_code, reply if isinstance(reply, bytes) else reply.encode()
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = address, "lead@example.net", "Hi"
+        message.set_content("Hello from TenantCore.")
+        client.send_message(message)
+        return client.noop()

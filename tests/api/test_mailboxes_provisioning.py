@@ -5,9 +5,6 @@ lost responses and failures, permanent failures and their retry."""
 from __future__ import annotations
 
 import asyncio
-import smtplib
-import ssl
-from email.message import EmailMessage
 
 from tenantcore.mailboxes.models import ProvisioningStep
 from tenantcore.sandbox.passwords import verify_password
@@ -22,29 +19,12 @@ from tests.api.mailbox_support import (
     one,
     provision,
     rows,
+    smtp_send,
     tenant_with_domain,
 )
 
 SALES = f"sales@{DOMAIN}"
 JANE = f"jane@{DOMAIN}"
-
-
-def _smtp_send(port: int, ca_pem: str, address: str, password: str) -> tuple[int, bytes]:
-    """Log in over STARTTLS as the mailbox and send one message; (code, reply) of the first
-    refusal, or of the accepted DATA."""
-    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
-        client.starttls(context=ssl.create_default_context(cadata=ca_pem))
-        client.ehlo()
-        try:
-            client.login(address, password)
-        except smtplib.SMTPAuthenticationError as exc:
-            reply = exc.smtp_error
-            return exc.smtp_code, reply if isinstance(reply, bytes) else reply.encode()
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = address, "lead@example.net", "Hi"
-        message.set_content("Hello from TenantCore.")
-        client.send_message(message)
-        return client.noop()
 
 
 async def test_ready_after_propagation_and_really_sends(api: Api) -> None:
@@ -68,7 +48,7 @@ async def test_ready_after_propagation_and_really_sends(api: Api) -> None:
     try:
         ca = server.tls.ca_pem
         # `provisioning` is the truth: Exchange does not accept the login yet.
-        code, _ = await asyncio.to_thread(_smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
+        code, _ = await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
         assert code == 535
 
         await api.advance_sandbox_clock(90)
@@ -78,7 +58,7 @@ async def test_ready_after_propagation_and_really_sends(api: Api) -> None:
         assert mailbox["ready_at"] is not None
         assert mailbox["user_principal_name"] == SALES
 
-        code, _ = await asyncio.to_thread(_smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
+        code, _ = await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
         assert code == 250
     finally:
         await server.stop()

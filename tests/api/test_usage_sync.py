@@ -11,8 +11,14 @@ import pytest
 
 from tenantcore.sandbox.server import SandboxServer
 from tests.api.conftest import Api
-from tests.api.mailbox_support import DOMAIN, PASSWORD, one, provision, tenant_with_domain
-from tests.api.test_mailboxes_provisioning import _smtp_send
+from tests.api.mailbox_support import (
+    DOMAIN,
+    PASSWORD,
+    one,
+    provision,
+    smtp_send,
+    tenant_with_domain,
+)
 
 SALES = f"sales@{DOMAIN}"
 
@@ -37,13 +43,13 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
     try:
         ca = server.tls.ca_pem
         codes = [
-            (await asyncio.to_thread(_smtp_send, addresses.smtp_port, ca, SALES, PASSWORD))[0]
+            (await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD))[0]
             for _ in range(2)
         ]
         assert codes == [250, 250]
         # Exchange's own cap: the 3rd is refused, whatever the sync does.
         with pytest.raises(smtplib.SMTPSenderRefused) as refused:
-            await asyncio.to_thread(_smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
+            await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
         assert refused.value.smtp_code == 550
 
         await api.advance_sandbox_clock(301)
@@ -74,7 +80,7 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
             for e in (await api.http.get("/v1/enforcement/events")).json()["events"]
         ]
         assert actions == ["unblocked", "blocked"]
-        code, _ = await asyncio.to_thread(_smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
+        code, _ = await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
         assert code == 250
     finally:
         await server.stop()
