@@ -12,8 +12,11 @@ from contextlib import asynccontextmanager
 import httpx2
 from pydantic import SecretStr
 
+from tenantcore.background import register_tasks
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import create_engine, create_sessionmaker
+from tenantcore.core.jobs import JobQueue, build_job_app
+from tenantcore.core.locks import TenantLocks
 from tenantcore.microsoft.connector import build_connector
 from tenantcore.microsoft.sandbox_control import SandboxControl
 from tenantcore.settings import Settings
@@ -31,6 +34,11 @@ IN_PROCESS_SANDBOX = {
 IN_PROCESS_CONTROL_URL = "http://sandbox.local"
 
 
+def loopback_control_url(settings: Settings) -> str:
+    """The sandbox's control API when it runs in its own process."""
+    return f"http://{settings.sandbox.host}:{settings.sandbox.http_port}"
+
+
 def sandbox_settings(settings: Settings, *, in_process: bool) -> Settings:
     """Settings pointing the connector at the sandbox (in-process or its loopback URL)."""
     microsoft = settings.microsoft
@@ -40,7 +48,7 @@ def sandbox_settings(settings: Settings, *, in_process: bool) -> Settings:
     if in_process:
         updates.update(IN_PROCESS_SANDBOX)
     else:
-        base = f"http://{settings.sandbox.host}:{settings.sandbox.http_port}"
+        base = loopback_control_url(settings)
         updates.update(login_base_url=base, graph_base_url=base, exchange_base_url=base)
     return settings.model_copy(update={"microsoft": microsoft.model_copy(update=updates)})
 
@@ -60,14 +68,21 @@ async def open_context(
         if settings.microsoft.mode == "sandbox" and sandbox_control_url
         else None
     )
+    jobs = JobQueue(
+        build_job_app(settings.resolved_database_url, pool_size=settings.worker_concurrency + 2)
+    )
+    register_tasks(jobs)
     try:
-        yield AppContext(
-            settings=settings,
-            engine=engine,
-            sessionmaker=create_sessionmaker(engine),
-            connector=connector,
-            sandbox=sandbox,
-        )
+        async with jobs.app.open_async():
+            yield AppContext(
+                settings=settings,
+                engine=engine,
+                sessionmaker=create_sessionmaker(engine),
+                connector=connector,
+                sandbox=sandbox,
+                jobs=jobs,
+                tenant_locks=TenantLocks(engine),
+            )
     finally:
         await connector.aclose()
         await engine.dispose()

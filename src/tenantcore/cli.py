@@ -157,13 +157,45 @@ def keys_create(
 def serve(
     host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="API port.")] = 8000,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            help="Also run a background worker in this process (with PostgreSQL, "
+            "`--no-worker` leaves the jobs to `tenantcore worker` processes)."
+        ),
+    ] = True,
 ) -> None:
     """Run the API, the background worker and (in sandbox mode) the Microsoft 365 sandbox."""
     from tenantcore.serve import run_service
 
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(run_service(settings, host=host, port=port))
+    asyncio.run(run_service(settings, host=host, port=port, worker=worker))
+
+
+@app.command("worker")
+def worker_command(
+    concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Jobs run at once (default TENANTCORE_WORKER_CONCURRENCY)."),
+    ] = None,
+) -> None:
+    """Run a background worker against PostgreSQL (TENANTCORE_DATABASE_URL). Run as many as
+    you like, on any machines; in sandbox mode they use the sandbox at
+    TENANTCORE_SANDBOX__HOST:HTTP_PORT."""
+    from tenantcore.serve import WorkerNeedsPostgres, run_worker
+
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        asyncio.run(run_worker(settings, concurrency=concurrency))
+    except WorkerNeedsPostgres:
+        typer.echo(
+            "error: tenantcore worker needs PostgreSQL (set TENANTCORE_DATABASE_URL); with "
+            "the embedded SQLite default, `tenantcore serve` runs the worker itself",
+            err=True,
+        )
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

@@ -32,6 +32,10 @@ class SandboxSettings(BaseModel):
     replication_lag_probability: float = Field(default=0.0, ge=0, le=1)
     exchange_max_concurrency: int = Field(default=3, ge=1)
     auto_publish_dns: bool = True
+    # True: `tenantcore serve` runs the sandbox itself. False: the sandbox is another process
+    # (`tenantcore sandbox serve`) at host:http_port, shared by several API and worker
+    # processes; `tenantcore worker` always works that way.
+    embedded: bool = True
 
 
 class DnsSettings(BaseModel):
@@ -90,8 +94,10 @@ class Settings(BaseSettings):
     bootstrap_timeout_seconds: float = Field(default=7200.0, gt=0)
     # How often each tenant's usage (message trace, restricted senders) is synced.
     usage_sync_seconds: float = Field(default=300.0, gt=0)
-    # Seconds between background passes over unfinished work.
+    # Seconds between sweeps of the rows for due work (each queues the due tenants' jobs).
     worker_interval_seconds: float = Field(default=1.0, gt=0)
+    # Jobs one worker process runs at once (different tenants; one tenant runs one at a time).
+    worker_concurrency: int = Field(default=4, ge=1)
     # Seals mailbox account passwords for the moment between the provisioning request and the
     # background step that sets them in Microsoft (then they are erased). None: a random key
     # generated into `<data_dir>/tenantcore.key` on first use. Processes on several machines

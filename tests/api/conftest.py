@@ -17,9 +17,9 @@ from tenantcore import migrations
 from tenantcore.accounts.service import issue_key
 from tenantcore.app import create_app
 from tenantcore.assembly import IN_PROCESS_CONTROL_URL, open_context, sandbox_settings
+from tenantcore.background import Worker
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
-from tenantcore.core.worker import Worker, default_reconcilers
 from tenantcore.sandbox.app import create_sandbox_app
 from tenantcore.sandbox.context import Sandbox
 from tenantcore.settings import MicrosoftSettings, Settings
@@ -97,7 +97,7 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
             )
             harness = Api(
                 context=context,
-                worker=Worker(context, default_reconcilers()),
+                worker=Worker(context),
                 transport=httpx2.ASGITransport(app=create_app(context)),
                 control=control,
                 key="",

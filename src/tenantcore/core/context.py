@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tenantcore.core.jobs import JobQueue
+from tenantcore.core.locks import TenantLocks
 from tenantcore.microsoft.connector import MicrosoftConnector
 from tenantcore.microsoft.sandbox_control import SandboxControl
 from tenantcore.settings import Settings
@@ -20,6 +22,8 @@ class AppContext:
     connector: MicrosoftConnector
     # The sandbox's control API in sandbox mode; None when talking to Microsoft.
     sandbox: SandboxControl | None
+    jobs: JobQueue
+    tenant_locks: TenantLocks
     # Sandbox mode runs on the sandbox's clock (like a payment API's test clock), so moving it
     # with POST /_sandbox/clock moves TenantCore too: usage days, retries, readiness.
     clock_offset: timedelta = field(default_factory=timedelta)

@@ -56,17 +56,16 @@ async def mark_pending(session: AsyncSession, tenant_pk: str) -> None:
     )
 
 
-async def tenants_due(session: AsyncSession, now: datetime, limit: int) -> list[str]:
-    result = await session.execute(
-        select(EnforcementPolicy.tenant_pk)
-        .where(
-            EnforcementPolicy.provisioning_status == PolicyProvisioningStatus.PENDING,
-            (EnforcementPolicy.next_attempt_at.is_(None))
-            | (EnforcementPolicy.next_attempt_at <= now),
-        )
-        .distinct()
-        .limit(limit)
+async def tenants_due(
+    session: AsyncSession, now: datetime, limit: int, tenant_pk: str | None = None
+) -> list[str]:
+    query = select(EnforcementPolicy.tenant_pk).where(
+        EnforcementPolicy.provisioning_status == PolicyProvisioningStatus.PENDING,
+        (EnforcementPolicy.next_attempt_at.is_(None)) | (EnforcementPolicy.next_attempt_at <= now),
     )
+    if tenant_pk is not None:
+        query = query.where(EnforcementPolicy.tenant_pk == tenant_pk)
+    result = await session.execute(query.distinct().limit(limit))
     return list(result.scalars())
 
 

@@ -36,6 +36,8 @@ from tenantcore.tenants.service import require_tenant
 
 log = structlog.get_logger(__name__)
 RETRY_DELAY = timedelta(seconds=30)
+# How long a request waits for a background job to let go of the tenant's Exchange.
+TENANT_LOCK_WAIT = 20.0
 
 
 def validate_limit(value: object) -> int:
@@ -93,7 +95,13 @@ async def set_policy(
         policy.daily_send_limit = limit
         await repository.mark_pending(session, tenant.id)
         tenant_pk = tenant.id
-    await provision_tenant(context, tenant_pk)
+    # Provision now, so the answer shows what Exchange holds, unless a worker is busy with the
+    # tenant for long: then the policy stays pending and that worker's next job provisions it.
+    async with context.tenant_locks.hold(tenant_pk, wait_seconds=TENANT_LOCK_WAIT) as held:
+        if held:
+            await provision_tenant(context, tenant_pk)
+        else:
+            await context.jobs.nudge_tenant(tenant_pk)
     return await describe(context, principal, tenant_id, domain_scope, live=True)
 
 

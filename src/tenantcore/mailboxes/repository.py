@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,15 +80,30 @@ async def used_slots(session: AsyncSession, domain_pk: str) -> set[int]:
     return {int(slot) for slot in result.scalars()}
 
 
-async def due_for_provisioning(session: AsyncSession, now: datetime, limit: int) -> list[str]:
+def _due_for_provisioning(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Mailbox.status == MailboxStatus.PROVISIONING,
+        or_(Mailbox.next_check_at.is_(None), Mailbox.next_check_at <= now),
+    )
+
+
+async def due_for_provisioning(
+    session: AsyncSession, now: datetime, limit: int, tenant_pk: str | None = None
+) -> list[str]:
     """Ids of mailboxes whose next provisioning step is due, longest waiting first."""
+    query = select(Mailbox.id).where(_due_for_provisioning(now))
+    if tenant_pk is not None:
+        query = query.where(Mailbox.tenant_pk == tenant_pk)
     result = await session.execute(
-        select(Mailbox.id)
-        .where(
-            Mailbox.status == MailboxStatus.PROVISIONING,
-            or_(Mailbox.next_check_at.is_(None), Mailbox.next_check_at <= now),
-        )
-        .order_by(Mailbox.next_check_at.nulls_first(), Mailbox.id)
-        .limit(limit)
+        query.order_by(Mailbox.next_check_at.nulls_first(), Mailbox.id).limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def tenants_with_due_provisioning(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[str]:
+    result = await session.execute(
+        select(Mailbox.tenant_pk).where(_due_for_provisioning(now)).distinct().limit(limit)
     )
     return list(result.scalars())

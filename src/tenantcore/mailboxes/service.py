@@ -24,13 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
+from tenantcore.core.errors import ServiceUnavailable
 from tenantcore.domains import repository as domains_repository
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.names import lookup_name
 from tenantcore.domains.service import microsoft_failure
 from tenantcore.enforcement import repository as enforcement_repository
 from tenantcore.enforcement.caps import effective_cap, scope_limit
-from tenantcore.enforcement.service import validate_limit
+from tenantcore.enforcement.service import TENANT_LOCK_WAIT, validate_limit
 from tenantcore.mailboxes import repository, rules
 from tenantcore.mailboxes.errors import (
     DomainNotVerified,
@@ -210,6 +211,7 @@ async def provision(
     ordered = [results[address] for _, address in requested]
     if all(result.status == "failed" for result in ordered):
         raise MailboxLimitReached  # nothing was written: the transaction rolls back
+    context.jobs.nudge_tenant_after_commit(session, tenant.id)
     return ProvisionResponse(
         created_count=sum(r.status == "created" for r in ordered),
         exists_count=sum(r.status == "exists" for r in ordered),
@@ -333,12 +335,17 @@ async def update(
         and new_name != mailbox.display_name
         and mailbox.status == MailboxStatus.READY
     ):
-        try:
-            await context.connector.exchange.set_mailbox(
-                tenant.tenant_id, mailbox.primary_smtp, display_name=new_name
-            )
-        except MicrosoftError as exc:
-            raise microsoft_failure(exc) from exc
+        async with context.tenant_locks.hold(tenant.id, wait_seconds=TENANT_LOCK_WAIT) as held:
+            if not held:
+                raise ServiceUnavailable(
+                    "The tenant's Exchange is busy with background work; retry shortly."
+                )
+            try:
+                await context.connector.exchange.set_mailbox(
+                    tenant.tenant_id, mailbox.primary_smtp, display_name=new_name
+                )
+            except MicrosoftError as exc:
+                raise microsoft_failure(exc) from exc
     async with unit_of_work(context.sessionmaker) as write:
         row = await repository.by_id(write, tenant.id, mailbox.id)
         if row is None:  # the tenant was disconnected meanwhile
@@ -351,6 +358,7 @@ async def update(
         row.updated_at = context.now()
         if cap_changed and row.status == MailboxStatus.READY:
             await enforcement_repository.mark_pending(write, tenant.id)
+            context.jobs.nudge_tenant_after_commit(write, tenant.id)
         domain_name = await repository.domain_name_of(write, row.domain_pk)
     today = context.now().date().isoformat()
     return UpdateResponse(status="updated", mailbox=describe(row, domain_name, tenant, today))

@@ -57,15 +57,15 @@ async def counts(session: AsyncSession, tenant_pks: list[str]) -> dict[str, tupl
     return {pk: (domain_counts.get(pk, 0), mailbox_counts.get(pk, 0)) for pk in tenant_pks}
 
 
-async def due_for_bootstrap(session: AsyncSession, now: datetime, limit: int) -> list[str]:
-    result = await session.execute(
-        select(Tenant.id)
-        .where(
-            Tenant.status == TenantStatus.CONNECTED,
-            Tenant.next_attempt_at.is_not(None),
-            Tenant.next_attempt_at <= now,
-        )
-        .order_by(Tenant.next_attempt_at)
-        .limit(limit)
+async def due_for_bootstrap(
+    session: AsyncSession, now: datetime, limit: int, tenant_pk: str | None = None
+) -> list[str]:
+    query = select(Tenant.id).where(
+        Tenant.status == TenantStatus.CONNECTED,
+        Tenant.next_attempt_at.is_not(None),
+        Tenant.next_attempt_at <= now,
     )
+    if tenant_pk is not None:
+        query = query.where(Tenant.id == tenant_pk)
+    result = await session.execute(query.order_by(Tenant.next_attempt_at).limit(limit))
     return list(result.scalars())

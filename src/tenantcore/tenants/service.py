@@ -101,6 +101,7 @@ async def connect(
         tenant.consent_state = secrets.token_urlsafe(32)
     session.add(tenant)
     await session.flush()
+    context.jobs.nudge_tenant_after_commit(session, tenant.id)
     return tenant, True
 
 
@@ -122,6 +123,7 @@ async def complete_consent(
     if tenant_id is not None and normalise_guid(tenant_id) != tenant.tenant_id:
         raise ConsentFailed("Consent was granted for a different tenant than requested.")
     _mark_consented(context, tenant)
+    context.jobs.nudge_tenant_after_commit(session, tenant.id)
     return tenant
 
 

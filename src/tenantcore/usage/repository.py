@@ -12,17 +12,17 @@ from tenantcore.mailboxes.models import Mailbox, MailboxStatus
 from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
 
 
-async def tenants_due(session: AsyncSession, now: datetime, limit: int) -> list[str]:
-    result = await session.execute(
-        select(Tenant.id)
-        .where(
-            Tenant.status == TenantStatus.CONNECTED,
-            Tenant.exchange_bootstrap_status == BootstrapStatus.READY,
-            or_(Tenant.next_sync_at.is_(None), Tenant.next_sync_at <= now),
-        )
-        .order_by(Tenant.next_sync_at.nulls_first())
-        .limit(limit)
+async def tenants_due(
+    session: AsyncSession, now: datetime, limit: int, tenant_pk: str | None = None
+) -> list[str]:
+    query = select(Tenant.id).where(
+        Tenant.status == TenantStatus.CONNECTED,
+        Tenant.exchange_bootstrap_status == BootstrapStatus.READY,
+        or_(Tenant.next_sync_at.is_(None), Tenant.next_sync_at <= now),
     )
+    if tenant_pk is not None:
+        query = query.where(Tenant.id == tenant_pk)
+    result = await session.execute(query.order_by(Tenant.next_sync_at.nulls_first()).limit(limit))
     return list(result.scalars())
 
 
