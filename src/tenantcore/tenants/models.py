@@ -59,5 +59,9 @@ class Tenant(Base):
     last_sync_at: Mapped[datetime | None]
     # When the usage reconciler should next look at this tenant (indexed: it scans by it).
     next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Message-trace queries spent in the current 5-minute window (Microsoft allows 100 per 5
+    # minutes per tenant); the usage sync keeps within its budget.
+    trace_window_started_at: Mapped[datetime | None]
+    trace_queries_in_window: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

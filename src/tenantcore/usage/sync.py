@@ -9,7 +9,10 @@ senders — so Microsoft calls grow with tenants and trace pages, never with mai
 - at the UTC day boundary the day's numbers go to `mailbox_usage_day`, the counter resets, and a
   blocked mailbox is released (out of the group, any permanent restriction removed) with one
   `unblocked` event.
-Exchange calls run outside database transactions; the results are written in one unit of work.
+Message-trace queries are budgeted per tenant (`TRACE_QUERIES_PER_WINDOW` per 5 minutes, kept
+on the tenant row so every worker sees it) to stay inside Microsoft's 100 per 5 minutes; a sync
+that would overspend waits for the next window. Exchange calls run outside database
+transactions; the results are written in one unit of work.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from tenantcore.enforcement.caps import effective_cap, scope_limit
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementAction, EnforcementEvent
 from tenantcore.mailboxes.models import Mailbox, MailboxUsageDay
 from tenantcore.microsoft.errors import MicrosoftError, NotFound
+from tenantcore.microsoft.exchange.trace import TraceBudgetExhausted
 from tenantcore.tenants.models import Tenant
 from tenantcore.usage import repository
 
@@ -38,6 +42,32 @@ log = structlog.get_logger(__name__)
 # Trace statuses that mean the message left (or is leaving) the mailbox.
 _SENT_STATUSES = frozenset({"delivered", "pending", "expanded", "gettingstatus"})
 RETRY_AFTER_FAILURE = timedelta(seconds=60)
+# Microsoft allows 100 message-trace queries per 5 minutes per tenant (wire reference 4.8),
+# over a window we cannot see. Spending at most half of it per fixed window of ours keeps any
+# 5-minute span, which overlaps at most two of our windows, within the 100.
+TRACE_WINDOW = timedelta(minutes=5)
+TRACE_QUERIES_PER_WINDOW = 50
+
+
+@dataclass
+class _TraceBudget:
+    started_at: datetime
+    spent: int
+
+    @classmethod
+    def of(cls, tenant: Tenant, now: datetime) -> _TraceBudget:
+        started = tenant.trace_window_started_at
+        if started is None or now - started >= TRACE_WINDOW:
+            return cls(now, 0)
+        return cls(started, tenant.trace_queries_in_window)
+
+    @property
+    def left(self) -> int:
+        return TRACE_QUERIES_PER_WINDOW - self.spent
+
+    @property
+    def renews_at(self) -> datetime:
+        return self.started_at + TRACE_WINDOW
 
 
 @dataclass
@@ -75,20 +105,32 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
     limits = {policy.scope_key: policy.daily_send_limit for policy in policies}
     exchange = context.connector.exchange
     next_sync = now + timedelta(seconds=context.settings.usage_sync_seconds)
+    budget = _TraceBudget.of(tenant, now)
+    if mailboxes and budget.left <= 0:
+        log.info("message-trace budget spent; usage sync waits", tenant_id=tenant.tenant_id)
+        await _reschedule(context, tenant_pk, budget.renews_at)
+        return
     try:
-        rows, _ = (
+        rows, queries = (
             await exchange.message_trace(
                 tenant.tenant_id,
                 start=utc_midnight(now),
                 end=now,
                 senders=[mailbox.primary_smtp for mailbox, _ in mailboxes],
+                max_queries=budget.left,
             )
             if mailboxes
             else ([], 0)
         )
+        budget.spent += queries
         restricted = {
             b.sender_address.lower() for b in await exchange.list_blocked_senders(tenant.tenant_id)
         }
+    except TraceBudgetExhausted as exc:
+        budget.spent += exc.queries
+        log.warning("message trace too long for the budget", tenant_id=tenant.tenant_id)
+        await _reschedule(context, tenant_pk, budget.renews_at, budget)
+        return
     except MicrosoftError as exc:
         log.warning("usage sync failed", tenant_id=tenant.tenant_id, error=str(exc))
         await _reschedule(context, tenant_pk, now + RETRY_AFTER_FAILURE)
@@ -127,7 +169,7 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
     for address in plan.block:
         switch = exchange_sync.switch_for(scopes[address], initial)
         await _quietly(exchange.add_group_member(tenant.tenant_id, switch.group_name, address))
-    await _record(context, tenant_pk, plan, now, today, next_sync)
+    await _record(context, tenant_pk, plan, now, today, next_sync, budget)
 
 
 async def _quietly(call: Awaitable[object]) -> None:
@@ -140,11 +182,20 @@ async def _quietly(call: Awaitable[object]) -> None:
         log.warning("blocking switch change failed", error=str(exc))
 
 
-async def _reschedule(context: AppContext, tenant_pk: str, when: datetime) -> None:
+async def _reschedule(
+    context: AppContext, tenant_pk: str, when: datetime, budget: _TraceBudget | None = None
+) -> None:
     async with unit_of_work(context.sessionmaker) as session:
         tenant = await session.get(Tenant, tenant_pk)
         if tenant is not None:
             tenant.next_sync_at = when
+            if budget is not None:
+                _keep_budget(tenant, budget)
+
+
+def _keep_budget(tenant: Tenant, budget: _TraceBudget) -> None:
+    tenant.trace_window_started_at = budget.started_at
+    tenant.trace_queries_in_window = budget.spent
 
 
 async def _record(
@@ -154,6 +205,7 @@ async def _record(
     now: datetime,
     today: str,
     next_sync: datetime,
+    budget: _TraceBudget,
 ) -> None:
     async with unit_of_work(context.sessionmaker) as session:
         tenant = await session.get(Tenant, tenant_pk)
@@ -161,6 +213,7 @@ async def _record(
             return
         tenant.last_sync_at = now
         tenant.next_sync_at = next_sync
+        _keep_budget(tenant, budget)
         for mailbox, _ in await repository.synced_mailboxes(session, tenant_pk):
             address = mailbox.primary_smtp.lower()
             if address not in plan.sends:

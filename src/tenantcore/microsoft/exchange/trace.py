@@ -14,6 +14,14 @@ from tenantcore.microsoft.models import MessageTraceRow
 MAX_PAGE_SIZE = 5000
 
 
+class TraceBudgetExhausted(Exception):
+    """The trace needs more queries than the caller allowed; `queries` were spent."""
+
+    def __init__(self, queries: int) -> None:
+        super().__init__(f"message trace needs more than {queries} queries")
+        self.queries = queries
+
+
 def _wire_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -27,8 +35,10 @@ class TraceOps(ExchangeTransport):
         end: datetime,
         senders: list[str] | None = None,
         page_size: int = MAX_PAGE_SIZE,
+        max_queries: int | None = None,
     ) -> tuple[list[MessageTraceRow], int]:
-        """All trace rows in [start, end], and how many queries it took."""
+        """All trace rows in [start, end], and how many queries it took. With `max_queries`,
+        a trace needing more raises `TraceBudgetExhausted` instead of asking again."""
         rows: list[MessageTraceRow] = []
         queries = 0
         window_end = end
@@ -49,6 +59,8 @@ class TraceOps(ExchangeTransport):
             rows.extend(page)
             if len(page) < page_size:
                 return rows, queries
+            if max_queries is not None and queries >= max_queries:
+                raise TraceBudgetExhausted(queries)
             last = page[-1]
             window_end = last.received
             starting_recipient = last.recipient_address

@@ -65,6 +65,8 @@ def upgrade() -> None:
         sa.Column("consented_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_sync_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("next_sync_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("trace_window_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("trace_queries_in_window", sa.Integer(), server_default="0", nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
