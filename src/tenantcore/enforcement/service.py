@@ -97,11 +97,12 @@ async def set_policy(
         tenant_pk = tenant.id
     # Provision now, so the answer shows what Exchange holds, unless a worker is busy with the
     # tenant for long: then the policy stays pending and that worker's next job provisions it.
+    # Reading Exchange back for the answer is tenant work too, so it happens under the lock.
     async with context.tenant_locks.hold(tenant_pk, wait_seconds=TENANT_LOCK_WAIT) as held:
         if held:
             await provision_tenant(context, tenant_pk)
-        else:
-            await context.jobs.nudge_tenant(tenant_pk)
+            return await describe(context, principal, tenant_id, domain_scope, live=True)
+    await context.jobs.nudge_tenant(tenant_pk)
     return await describe(context, principal, tenant_id, domain_scope, live=True)
 
 
