@@ -86,3 +86,13 @@ class TestDbCommands:
         result = tenantcore("db", "current", env=clean_env(TENANTCORE_DATABASE_URL=url))
         assert result.returncode == 1
         assert "hunter2-secret" not in result.stdout + result.stderr
+
+
+class TestWorkerCommand:
+    def test_refuses_sqlite_with_a_one_line_error(self, tmp_path: Path) -> None:
+        # The embedded queue lives in the `serve` process; a second process could not see it.
+        result = tenantcore("worker", env=clean_env(TENANTCORE_DATA_DIR=str(tmp_path)))
+        assert result.returncode == 2
+        assert "needs PostgreSQL" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "tenantcore.db").exists(), "nothing was created"
