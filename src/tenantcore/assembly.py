@@ -17,6 +17,7 @@ from tenantcore.core.context import AppContext
 from tenantcore.core.db import create_engine, create_sessionmaker
 from tenantcore.core.jobs import JobQueue, build_job_app
 from tenantcore.core.locks import TenantLocks
+from tenantcore.core.ratelimit import RateLimiter
 from tenantcore.microsoft.connector import build_connector
 from tenantcore.microsoft.sandbox_control import SandboxControl
 from tenantcore.settings import Settings
@@ -82,6 +83,7 @@ async def open_context(
                 sandbox=sandbox,
                 jobs=jobs,
                 tenant_locks=TenantLocks(engine),
+                rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
             )
     finally:
         await connector.aclose()

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     usage_sync_seconds: float = Field(default=300.0, gt=0)
     # Seconds between sweeps of the rows for due work (each queues the due tenants' jobs).
     worker_interval_seconds: float = Field(default=1.0, gt=0)
+    # Requests per minute each API key may make (on average; 0 = no limit), and the burst
+    # allowed above that rate. Counted per API process.
+    rate_limit_per_minute: int = Field(default=1200, ge=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
     # Jobs one worker process runs at once (different tenants; one tenant runs one at a time).
     worker_concurrency: int = Field(default=4, ge=1)
     # Seals mailbox account passwords for the moment between the provisioning request and the

@@ -23,4 +23,10 @@ class InvalidApiKey(AppError):
     default_message = "The API key is not valid or has been rotated."
 
 
-AUTH_ERRORS = (MissingApiKey, InvalidAuthHeader, InvalidApiKey)
+class RateLimited(AppError):
+    status = 429
+    code = "rate_limited"
+    default_message = "Too many requests with this API key; retry after the Retry-After seconds."
+
+
+AUTH_ERRORS = (MissingApiKey, InvalidAuthHeader, InvalidApiKey, RateLimited)

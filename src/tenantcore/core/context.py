@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tenantcore.core.jobs import JobQueue
 from tenantcore.core.locks import TenantLocks
+from tenantcore.core.ratelimit import RateLimiter
 from tenantcore.microsoft.connector import MicrosoftConnector
 from tenantcore.microsoft.sandbox_control import SandboxControl
 from tenantcore.settings import Settings
@@ -24,6 +25,7 @@ class AppContext:
     sandbox: SandboxControl | None
     jobs: JobQueue
     tenant_locks: TenantLocks
+    rate_limiter: RateLimiter
     # Sandbox mode runs on the sandbox's clock (like a payment API's test clock), so moving it
     # with POST /_sandbox/clock moves TenantCore too: usage days, retries, readiness.
     clock_offset: timedelta = field(default_factory=timedelta)

@@ -12,9 +12,11 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantcore.accounts.errors import RateLimited
 from tenantcore.accounts.service import Principal, authenticate
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
+from tenantcore.core.ratelimit import retry_after_header
 
 
 def get_context(request: Request) -> AppContext:
@@ -39,16 +41,27 @@ SessionDep = Annotated[AsyncSession, Depends(write_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
 
 
+def _within_rate(context: AppContext, principal: Principal) -> Principal:
+    wait = context.rate_limiter.take(principal.key_id)
+    if wait is not None:
+        raise RateLimited(headers={"Retry-After": retry_after_header(wait)})
+    return principal
+
+
 async def principal_for_write(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    context: ContextDep,
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    return await authenticate(session, authorization)
+    return _within_rate(context, await authenticate(session, authorization))
 
 
 async def principal_for_read(
-    session: ReadSessionDep, authorization: Annotated[str | None, Header()] = None
+    context: ContextDep,
+    session: ReadSessionDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    return await authenticate(session, authorization)
+    return _within_rate(context, await authenticate(session, authorization))
 
 
 # Routes that write take PrincipalDep + SessionDep; read-only routes take the Read variants.
