@@ -24,6 +24,8 @@ def take_query_slot(sb: Sandbox, tenant_id: str) -> float | None:
         f"message_trace|{tenant_id}",
         sb.config.trace_queries_per_window,
         sb.config.trace_window_seconds,
+        # Microsoft's window runs on Microsoft's clock: moving the sandbox clock renews it.
+        now=sb.now().timestamp(),
     )
 
 

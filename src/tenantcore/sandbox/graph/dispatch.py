@@ -121,6 +121,7 @@ def take_write_slot(sb: Sandbox, claims: tokens.TokenClaims) -> None:
         f"graph_write|{claims.app_id}|{claims.tenant_id}",
         config.graph_writes_per_window,
         config.graph_write_window_seconds,
+        now=sb.now().timestamp(),
     )
     if wait is not None:
         raise Throttled(
