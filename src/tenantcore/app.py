@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 
 from tenantcore import __version__
 from tenantcore.accounts.router import router as accounts_router
+from tenantcore.core.bodylimit import BodyLimit
 from tenantcore.core.context import AppContext
 from tenantcore.core.errors import ErrorEnvelope, install_error_handlers
 from tenantcore.domains.router import router as domains_router
@@ -45,6 +46,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(domains_router)
     app.include_router(mailboxes_router)
     app.include_router(enforcement_router)
+    app.add_middleware(BodyLimit, max_bytes=context.settings.max_body_bytes)
     return app
 
 

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     # allowed above that rate. Counted per API process.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # Largest request body accepted (413 payload_too_large beyond it).
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Jobs one worker process runs at once (different tenants; one tenant runs one at a time).
     worker_concurrency: int = Field(default=4, ge=1)
     # Seals mailbox account passwords for the moment between the provisioning request and the

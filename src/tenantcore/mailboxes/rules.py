@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 
 from tenantcore.mailboxes.errors import InvalidDisplayName, InvalidEmail, WeakPassword
 from tenantcore.microsoft.exchange import mailbox_name_for
@@ -64,9 +65,12 @@ def require_strong_password(password: str) -> None:
 
 
 def display_name(raw: object, field: str) -> str:
-    """A display name as Exchange takes it (1-256 characters, not blank)."""
+    """A display name as Exchange takes it (1-256 characters, not blank, no control
+    characters: they end up in mail headers and the address book)."""
     if not isinstance(raw, str) or not raw.strip() or len(raw.strip()) > DISPLAY_NAME_MAX:
         raise InvalidDisplayName(f"{field} must be 1-{DISPLAY_NAME_MAX} characters and not blank.")
+    if any(unicodedata.category(char) == "Cc" for char in raw):
+        raise InvalidDisplayName(f"{field} must not contain control characters.")
     return raw.strip()
 
 
