@@ -13,6 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.databases import scratch_database
 from tests.processes.harness import (
     PASSWORD,
     Deployment,
@@ -33,12 +34,18 @@ OPS = f"ops@{DOMAIN}"
 
 @pytest.fixture
 def deployment(tmp_path: Path) -> Iterator[Deployment]:
-    # A long sync interval on purpose: no overshoot must not depend on the sync.
-    deployment = Deployment(tmp_path, settings={"TENANTCORE_USAGE_SYNC_SECONDS": "3600"})
-    try:
-        yield deployment
-    finally:
-        deployment.stop()
+    # SQLite, or PostgreSQL in the CI leg that runs on it. A long sync interval on purpose:
+    # no overshoot must not depend on the sync.
+    with scratch_database(tmp_path) as database_url:
+        deployment = Deployment(
+            tmp_path,
+            database_url=database_url,
+            settings={"TENANTCORE_USAGE_SYNC_SECONDS": "3600"},
+        )
+        try:
+            yield deployment
+        finally:
+            deployment.stop()
 
 
 def _usage(api: httpx2.Client, tenant_id: str, mailbox_id: str) -> dict[str, Any]:
