@@ -2,8 +2,9 @@
 and the worker that runs both (inside `tenantcore serve`, or as `tenantcore worker`).
 
 All of a tenant's Exchange work (bootstrap, mailbox provisioning and readiness, enforcement
-provisioning, usage sync) is one job, `work_tenant`, run under the tenant lock: the steps of
-one tenant never overlap, while different tenants run in parallel on every worker. The sweep
+provisioning, usage sync) is one job, `work_tenant`, run under the tenant lock: two workers
+never work one tenant at once, while different tenants run in parallel on every worker. Inside
+the job, mailboxes advance in parallel within the tenant's Exchange concurrency budget. The sweep
 runs in every worker process; procrastinate's queueing lock keeps one waiting job per tenant
 however many sweeps find it due.
 """
@@ -99,8 +100,15 @@ async def work_tenant(context: AppContext, tenant_pk: str) -> None:
             )
         if bootstrap_due:
             await _step("bootstrap", advance_tenant(context, tenant_pk), tenant_pk)
-        for mailbox_pk in mailboxes:
-            await _step("mailbox", advance_mailbox(context, mailbox_pk), tenant_pk)
+        # Mailboxes move in parallel up to the tenant's Exchange concurrency budget (the
+        # connector enforces it per call); the lock keeps other workers out meanwhile.
+        slots = asyncio.Semaphore(context.settings.microsoft.exchange_max_concurrency)
+
+        async def advance(mailbox_pk: str) -> None:
+            async with slots:
+                await _step("mailbox", advance_mailbox(context, mailbox_pk), tenant_pk)
+
+        await asyncio.gather(*(advance(mailbox_pk) for mailbox_pk in mailboxes))
         now = context.now()
         async with unit_of_work(context.sessionmaker, read_only=True) as session:
             enforcement_due = await enforcement_repository.tenants_due(session, now, 1, tenant_pk)

@@ -213,6 +213,9 @@ def test_two_postgres_workers_never_work_one_tenant_at_once(
     postgres_deployment: Deployment,
 ) -> None:
     deployment = postgres_deployment
+    # One Exchange request per tenant at a time from each process: a peak of 2 or more could
+    # then only come from two processes working one tenant together.
+    deployment.settings["TENANTCORE_MICROSOFT__EXCHANGE_MAX_CONCURRENCY"] = "1"
     deployment.sandbox()
     key = deployment.create_key("acme")
     deployment.serve(worker=False)
