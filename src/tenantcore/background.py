@@ -4,7 +4,8 @@ and the worker that runs both (inside `tenantcore serve`, or as `tenantcore work
 All of a tenant's Exchange work (bootstrap, mailbox provisioning and readiness, enforcement
 provisioning, usage sync) is one job, `work_tenant`, run under the tenant lock: two workers
 never work one tenant at once, while different tenants run in parallel on every worker. Inside
-the job, mailboxes advance in parallel within the tenant's Exchange concurrency budget. The sweep
+the job, mailboxes advance in parallel, each call within the tenant's Exchange concurrency
+budget. The sweep
 runs in every worker process; procrastinate's queueing lock keeps one waiting job per tenant
 however many sweeps find it due.
 """
@@ -100,9 +101,9 @@ async def work_tenant(context: AppContext, tenant_pk: str) -> None:
             )
         if bootstrap_due:
             await _step("bootstrap", advance_tenant(context, tenant_pk), tenant_pk)
-        # Mailboxes move in parallel up to the tenant's Exchange concurrency budget (the
-        # connector enforces it per call); the lock keeps other workers out meanwhile.
-        slots = asyncio.Semaphore(context.settings.microsoft.exchange_max_concurrency)
+        # Mailboxes move in parallel (`tenant_parallelism`); the connector holds each call to
+        # the tenant's Exchange concurrency budget, and the lock keeps other workers out.
+        slots = asyncio.Semaphore(context.settings.tenant_parallelism)
 
         async def advance(mailbox_pk: str) -> None:
             async with slots:

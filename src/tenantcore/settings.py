@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Jobs one worker process runs at once (different tenants; one tenant runs one at a time).
     worker_concurrency: int = Field(default=4, ge=1)
+    # Mailboxes one tenant's job advances at once. More than the Exchange cap keeps Exchange's
+    # slots busy while other mailboxes wait on Graph; the connector still holds Exchange to it.
+    tenant_parallelism: int = Field(default=8, ge=1)
     # Seals mailbox account passwords for the moment between the provisioning request and the
     # background step that sets them in Microsoft (then they are erased). None: a random key
     # generated into `<data_dir>/tenantcore.key` on first use. Processes on several machines
