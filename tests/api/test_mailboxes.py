@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tenantcore.mailboxes.schemas import MailboxOut
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
@@ -17,6 +18,7 @@ from tests.api.mailbox_support import (
     listed,
     provision,
     rows,
+    set_row,
     tenant_with_domain,
 )
 
@@ -272,3 +274,32 @@ async def test_requests_without_a_valid_key_are_401(api: Api) -> None:
     assert response.status_code == 401
     assert response.json()["detail"]["code"] == "missing_api_key"
     assert await listed(api, tenant_id) == []
+
+
+async def test_listing_matches_the_documented_model_field_for_field(api: Api) -> None:
+    """The list is serialized straight from rows for speed; it must be exactly what the
+    OpenAPI model (`MailboxOut`) says, formats included, and count only today's sends."""
+    tenant_id = await tenant_with_domain(api)
+    assert (await provision(api, tenant_id, "sales", "ops")).status_code == 200
+    await api.worker.drain()
+    now = api.context.now()
+    sales, ops = sorted(await rows(api), key=lambda row: row.primary_smtp)[::-1]
+    await set_row(
+        api,
+        sales.id,
+        sends_today=7,
+        usage_day=now.date().isoformat(),
+        blocked_at=now.replace(microsecond=123456),
+        usage_synced_at=now,
+        daily_send_limit=9,
+    )
+    await set_row(api, ops.id, sends_today=5, usage_day="2000-01-01")
+    listing = (await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes")).json()
+    for mailbox in listing["mailboxes"]:
+        assert MailboxOut.model_validate(mailbox).model_dump(mode="json") == mailbox
+    by_address = {m["primary_smtp"]: m for m in listing["mailboxes"]}
+    assert by_address[sales.primary_smtp]["sends_today"] == 7
+    assert by_address[sales.primary_smtp]["blocked_at"].endswith(".123456Z")
+    assert by_address[sales.primary_smtp]["daily_send_limit"] == 9
+    assert by_address[ops.primary_smtp]["sends_today"] == 0, "a count from an earlier day"
+    assert [m["primary_smtp"] for m in listing["mailboxes"]] == sorted(by_address)

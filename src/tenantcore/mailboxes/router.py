@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from tenantcore.accounts.errors import AUTH_ERRORS
 from tenantcore.core.deps import (
@@ -39,12 +39,17 @@ from tenantcore.tenants.errors import ExchangeBootstrapNotReady, TenantNotFound
 router = APIRouter(prefix="/v1/tenants/{tenant_id}/mailboxes", tags=["Mailboxes"])
 
 
-@router.get("", responses=responses(*AUTH_ERRORS, TenantNotFound))
+@router.get(
+    "",
+    response_model=None,
+    responses={200: {"model": MailboxList}, **responses(*AUTH_ERRORS, TenantNotFound)},
+)
 async def list_mailboxes(
     tenant_id: str, principal: ReadPrincipalDep, session: ReadSessionDep, context: ContextDep
-) -> MailboxList:
+) -> Response:
     """All mailboxes across all domains on the tenant, by domain and address."""
-    return await service.list_mailboxes(context, session, principal, tenant_id)
+    body = await service.list_mailboxes(context, session, principal, tenant_id)
+    return Response(body, media_type="application/json")
 
 
 @router.post(

@@ -1,0 +1,200 @@
+"""The two baselines of the read-path benchmark, each served alone by uvicorn:
+
+- `floor`: a minimal Starlette app doing the same key check and the same SQL as TenantCore's
+  `GET /v1/tenants/{tenant_id}/mailboxes` with the plain driver (sqlite3 or psycopg, one
+  connection), returning the same JSON through orjson. Nothing can be much cheaper.
+- `textbook`: the same endpoint written the usual FastAPI way: an ORM session per request,
+  ORM objects, and a Pydantic `response_model` that FastAPI validates and serializes.
+
+    python -m benchmarks.read_apps floor|textbook --port P --database-url URL
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the local dependency objects.
+
+import argparse
+import hashlib
+import hmac
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+import psycopg
+import uvicorn
+from fastapi import Depends, FastAPI, Header, HTTPException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tenantcore.accounts.models import ApiKey
+from tenantcore.core.db import create_engine, create_sessionmaker, sync_database_url
+from tenantcore.domains.models import Domain
+from tenantcore.mailboxes.models import Mailbox
+from tenantcore.mailboxes.schemas import MailboxList, MailboxOut
+from tenantcore.tenants.models import Tenant
+
+PREFIX = "tc_live_"
+LOOKUP_CHARS = 16
+
+KEY_SQL = (
+    "SELECT id, account_id, secret_hash FROM api_key WHERE prefix = {p} AND revoked_at IS NULL"
+)
+TENANT_SQL = (
+    "SELECT id, tenant_id, tenant_name FROM tenant WHERE account_id = {p} AND tenant_id = {p}"
+)
+LIST_SQL = (
+    "SELECT m.id, m.display_name, m.primary_smtp, m.user_principal_name, m.mail_nickname, "
+    "m.account_enabled, m.daily_send_limit, m.sends_today, m.usage_day, m.blocked_at, "
+    "m.created_at, d.domain_name, m.status, m.ready_at, m.usage_synced_at, m.error "
+    "FROM mailbox m JOIN domain d ON d.id = m.domain_pk WHERE m.tenant_pk = {p} "
+    "ORDER BY d.domain_name, m.primary_smtp"
+)
+
+
+def _iso(value: Any) -> Any:
+    if value is None or isinstance(value, str):
+        return value
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def floor_app(database_url: str) -> Starlette:
+    url = sync_database_url(database_url)
+    if url.startswith("sqlite"):
+        connection: Any = sqlite3.connect(url.split("///", 1)[1], check_same_thread=False)
+        placeholder = "?"
+    else:
+        connection = psycopg.connect(
+            url.replace("postgresql+psycopg", "postgresql"), autocommit=True
+        )
+        placeholder = "%s"
+    key_sql, tenant_sql, list_sql = (
+        sql.format(p=placeholder) for sql in (KEY_SQL, TENANT_SQL, LIST_SQL)
+    )
+
+    def unauthorized() -> Response:
+        return Response(
+            b'{"detail":{"code":"invalid_api_key"}}', 401, media_type="application/json"
+        )
+
+    async def list_mailboxes(request: Request) -> Response:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not key.startswith(PREFIX):
+            return unauthorized()
+        row = connection.execute(
+            key_sql, (key[len(PREFIX) : len(PREFIX) + LOOKUP_CHARS],)
+        ).fetchone()
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        if row is None or not hmac.compare_digest(digest, row[2]):
+            return unauthorized()
+        tenant = connection.execute(
+            tenant_sql, (row[1], request.path_params["tenant_id"])
+        ).fetchone()
+        if tenant is None:
+            return Response(b'{"detail":{"code":"tenant_not_found"}}', 404)
+        today = datetime.now(UTC).date().isoformat()
+        mailboxes = [
+            {
+                "id": m[0],
+                "display_name": m[1],
+                "primary_smtp": m[2],
+                "user_principal_name": m[3],
+                "mail_nickname": m[4],
+                "account_enabled": bool(m[5]),
+                "daily_send_limit": m[6],
+                "sends_today": m[7] if m[8] in (None, today) else 0,
+                "blocked_at": _iso(m[9]),
+                "created_at": _iso(m[10]),
+                "domain_name": m[11],
+                "tenant_name": tenant[2],
+                "status": m[12],
+                "ready_at": _iso(m[13]),
+                "usage_synced_at": _iso(m[14]),
+                "error": m[15],
+            }
+            for m in connection.execute(list_sql, (tenant[0],)).fetchall()
+        ]
+        body = {"tenant_id": tenant[1], "mailboxes": mailboxes, "count": len(mailboxes)}
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    return Starlette(routes=[Route("/v1/tenants/{tenant_id}/mailboxes", list_mailboxes)])
+
+
+def textbook_app(database_url: str) -> FastAPI:
+    engine = create_engine(database_url)
+    sessionmaker = create_sessionmaker(engine)
+    app = FastAPI()
+
+    async def session() -> AsyncIterator[AsyncSession]:
+        async with sessionmaker() as db:
+            yield db
+
+    @app.get("/v1/tenants/{tenant_id}/mailboxes", response_model=MailboxList)
+    async def list_mailboxes(
+        tenant_id: str,
+        db: Annotated[AsyncSession, Depends(session)],
+        authorization: Annotated[str, Header()] = "",
+    ) -> Any:
+        key = authorization.partition(" ")[2]
+        api_key = await db.scalar(
+            select(ApiKey).where(
+                ApiKey.prefix == key[len(PREFIX) : len(PREFIX) + LOOKUP_CHARS],
+                ApiKey.revoked_at.is_(None),
+            )
+        )
+        if api_key is None or not hmac.compare_digest(
+            hashlib.sha256(key.encode()).hexdigest(), api_key.secret_hash
+        ):
+            raise HTTPException(401)
+        tenant = await db.scalar(
+            select(Tenant).where(
+                Tenant.account_id == api_key.account_id, Tenant.tenant_id == tenant_id
+            )
+        )
+        if tenant is None:
+            raise HTTPException(404)
+        rows = await db.execute(
+            select(Mailbox, Domain)
+            .join(Domain, Domain.id == Mailbox.domain_pk)
+            .where(Mailbox.tenant_pk == tenant.id)
+            .order_by(Domain.domain_name, Mailbox.primary_smtp)
+        )
+        today = datetime.now(UTC).date().isoformat()
+        mailboxes = [
+            MailboxOut(
+                **{
+                    field: getattr(mailbox, field)
+                    for field in MailboxOut.model_fields
+                    if hasattr(mailbox, field)
+                },
+                domain_name=domain.domain_name,
+                tenant_name=tenant.tenant_name,
+            ).model_copy(
+                update={
+                    "sends_today": mailbox.sends_today if mailbox.usage_day in (None, today) else 0
+                }
+            )
+            for mailbox, domain in rows.all()
+        ]
+        return MailboxList(tenant_id=tenant.tenant_id, mailboxes=mailboxes, count=len(mailboxes))
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("app", choices=["floor", "textbook"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--database-url", required=True)
+    args = parser.parse_args()
+    app: Any = (
+        floor_app(args.database_url) if args.app == "floor" else textbook_app(args.database_url)
+    )
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""Benchmark 1 — the API read path: `GET /v1/tenants/{id}/mailboxes` for a tenant with 36 and
+with 3,000 mailboxes, among 50 other tenants of 36, against two baselines served the same way
+(`benchmarks/read_apps.py`): the floor (plain driver + orjson) and the textbook FastAPI way
+(ORM objects + Pydantic response_model). Each server is its own process; concurrent clients
+call it over loopback; its CPU time comes from /proc, so CPU per request does not depend on
+what else the machine runs.
+
+    .venv/bin/python -m benchmarks.read_path [--database-url URL] [--clients 8] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from benchmarks.stack import table, write_result
+from tenantcore import migrations
+from tenantcore.accounts.keys import generate_key, hash_key, lookup_prefix
+from tenantcore.accounts.models import Account, ApiKey
+from tenantcore.core.db import create_sync_engine, sync_database_url
+from tenantcore.domains.models import Domain
+from tenantcore.mailboxes.models import Mailbox, MailboxStatus
+from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Seeded:
+    key: str
+    small: str  # tenant GUID with 36 mailboxes
+    large: str  # tenant GUID with 3,000 mailboxes
+
+
+def seed(database_url: str, others: int, small: int, large: int) -> Seeded:
+    migrations.upgrade(database_url)
+    engine = create_sync_engine(database_url)
+    key = generate_key()
+    with Session(engine) as session, session.begin():
+        account = Account(name=f"bench-{uuid.uuid4().hex[:8]}")
+        session.add(account)
+        session.flush()
+        session.add(
+            ApiKey(account_id=account.id, prefix=lookup_prefix(key), secret_hash=hash_key(key))
+        )
+        guids = []
+        for count in [small, large] + [small] * others:
+            tenant = Tenant(
+                account_id=account.id,
+                tenant_id=str(uuid.uuid4()),
+                tenant_name="Bench Corp",
+                status=TenantStatus.CONNECTED,
+                exchange_bootstrap_status=BootstrapStatus.READY,
+            )
+            session.add(tenant)
+            session.flush()
+            guids.append(tenant.tenant_id)
+            domains = []
+            for n in range((count + 2) // 3):
+                domain = Domain(
+                    tenant_pk=tenant.id,
+                    domain_name=f"d{n}.{tenant.tenant_id[:8]}.example.com",
+                    is_verified=True,
+                    email_enabled=True,
+                )
+                domains.append(domain)
+            session.add_all(domains)
+            session.flush()
+            session.add_all(
+                Mailbox(
+                    tenant_pk=tenant.id,
+                    domain_pk=domains[n // 3].id,
+                    slot=n % 3 + 1,
+                    display_name=f"Sender {n}",
+                    primary_smtp=f"sender{n}@{domains[n // 3].domain_name}",
+                    user_principal_name=f"sender{n}@{domains[n // 3].domain_name}",
+                    mail_nickname=f"sender{n}",
+                    alias=f"sender{n}",
+                    account_enabled=True,
+                    daily_send_limit=25,
+                    status=MailboxStatus.READY,
+                    sends_today=n % 20,
+                )
+                for n in range(count)
+            )
+    engine.dispose()
+    return Seeded(key, guids[0], guids[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+async def load(base: str, path: str, key: str, requests: int, clients: int) -> list[float]:
+    latencies: list[float] = []
+    remaining = requests
+
+    async def client() -> None:
+        nonlocal remaining
+        async with httpx2.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120
+        ) as http:
+            while remaining > 0:
+                remaining -= 1
+                started = time.perf_counter()
+                response = await http.get(path)
+                latencies.append(time.perf_counter() - started)
+                assert response.status_code == 200, response.text[:200]
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return latencies
+
+
+def start(argv: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx2.get(f"http://127.0.0.1:{port}/", timeout=1)
+            return process
+        except httpx2.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{argv} did not start") from None
+            time.sleep(0.2)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str | None, directory: str) -> Iterator[str]:
+    """A new database for the run: a SQLite file, or one created on the PostgreSQL server
+    and dropped afterwards."""
+    if server_url is None:
+        yield f"sqlite+aiosqlite:///{directory}/tenantcore.db"
+        return
+    name = f"tenantcore_bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(
+        sync_database_url(server_url), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+async def main(args: argparse.Namespace) -> str:
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        scratch_database(args.database_url, scratch) as database_url,
+    ):
+        seeded = seed(database_url, args.others, 36, args.large)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TENANTCORE_")}
+        env.update(
+            TENANTCORE_DATA_DIR=scratch,
+            TENANTCORE_DATABASE_URL=database_url,
+            TENANTCORE_LOG_LEVEL="warning",
+            TENANTCORE_RATE_LIMIT_PER_MINUTE="0",
+            TENANTCORE_SANDBOX__HTTP_PORT=str(free_port()),
+            TENANTCORE_SANDBOX__SMTP_PORT=str(free_port()),
+            TENANTCORE_MICROSOFT__MODE=args.mode,
+        )
+        if args.mode == "live":  # the read path never calls Microsoft; no tenant is needed
+            env["TENANTCORE_MICROSOFT__CLIENT_SECRET"] = "unused-by-reads"  # noqa: S105
+        servers = {
+            "floor (plain driver + orjson)": ["benchmarks.read_apps", "floor"],
+            "TenantCore": ["tenantcore", "serve"],
+            "textbook (ORM + response_model)": ["benchmarks.read_apps", "textbook"],
+        }
+        rows: list[list[object]] = []
+        cpu: dict[tuple[str, str], float] = {}
+        for label, module in servers.items():
+            port = free_port()
+            argv = [sys.executable, "-m", *module, "--port", str(port)]
+            if module[0] == "benchmarks.read_apps":
+                argv += ["--database-url", database_url]
+            process = start(argv, port, env)
+            try:
+                base = f"http://127.0.0.1:{port}"
+                for size, tenant, requests in (
+                    ("36", seeded.small, args.requests),
+                    (str(args.large), seeded.large, max(args.requests // 10, 50)),
+                ):
+                    path = f"/v1/tenants/{tenant}/mailboxes"
+                    await load(base, path, seeded.key, 20, args.clients)  # warm up
+                    before, started = cpu_seconds(process.pid), time.perf_counter()
+                    latencies = await load(base, path, seeded.key, requests, args.clients)
+                    wall = time.perf_counter() - started
+                    per_request = (cpu_seconds(process.pid) - before) / requests
+                    cpu[(label, size)] = per_request
+                    quantiles = statistics.quantiles(latencies, n=100)
+                    rows.append(
+                        [
+                            label,
+                            size,
+                            f"{quantiles[49] * 1000:.1f}",
+                            f"{quantiles[98] * 1000:.1f}",
+                            f"{requests / wall:.0f}",
+                            f"{per_request * 1000:.2f}",
+                        ]
+                    )
+            finally:
+                process.terminate()
+                process.wait(30)
+    floor_label = next(iter(servers))
+    for row in rows:
+        row.append(f"{cpu[(str(row[0]), str(row[1]))] / cpu[(floor_label, str(row[1]))]:.2f}x")
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    return table(
+        f"GET …/mailboxes on {backend}, {args.clients} concurrent clients over loopback "
+        f"({args.others} other tenants of 36 mailboxes)",
+        ["server", "mailboxes", "p50 ms", "p99 ms", "req/s", "server CPU ms/req", "CPU vs floor"],
+        rows,
+    )
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server to run on (a scratch database is made)"
+    )
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--large", type=int, default=3000)
+    parser.add_argument("--others", type=int, default=50)
+    parser.add_argument(
+        "--mode",
+        choices=["sandbox", "live"],
+        default="sandbox",
+        help="TenantCore's Microsoft mode (sandbox mode follows the sandbox clock per request)",
+    )
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    text = asyncio.run(main(args))
+    print(text)  # noqa: T201
+    if args.write:
+        name = "read_path_postgres" if args.database_url else "read_path_sqlite"
+        print(f"written to {write_result(name, text)}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    cli()
