@@ -42,7 +42,7 @@ OWN_CAPS = (3, 5, 7)
 TENANT_CEILING = 20
 KILLS = 6
 # Exchange slowed down so that the kills land in the middle of the work.
-SLOW_EXCHANGE = {"rules": [{"host": "exchange", "latency_ms": 60, "latency_jitter_ms": 40}]}
+SLOW_EXCHANGE = {"rules": [{"host": "exchange", "latency_ms": 250, "latency_jitter_ms": 100}]}
 SETTINGS = {
     "TENANTCORE_SANDBOX__PROPAGATION_SECONDS": "2",
     "TENANTCORE_USAGE_SYNC_SECONDS": "5",

@@ -1,4 +1,5 @@
-"""A cap on request body size, before anything reads the body.
+"""Limits checked before any route runs: no NUL in the URL (no identifier has one, and
+PostgreSQL text cannot hold it), and a cap on request body size, before anything reads the body.
 
 A declared `Content-Length` over the cap is refused at once; a body without one (chunked) is
 read here up to the cap and refused as soon as it passes it, so an oversize request never sits
@@ -23,6 +24,13 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
+            # No identifier or name TenantCore knows holds NUL, and PostgreSQL text cannot.
+            response = error_response(
+                400, "invalid_request", "The URL must not contain NUL characters."
+            )
+            await response(scope, receive, send)
             return
         if scope["method"] in _BODILESS:
             # Routes of these methods never read a body: nothing to hold in memory.

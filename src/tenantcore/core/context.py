@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +30,7 @@ class AppContext:
     # Sandbox mode runs on the sandbox's clock (like a payment API's test clock), so moving it
     # with POST /_sandbox/clock moves TenantCore too: usage days, retries, readiness.
     clock_offset: timedelta = field(default_factory=timedelta)
+    _clock_checked_at: float = field(default=float("-inf"), repr=False)
 
     @property
     def sandbox_mode(self) -> bool:
@@ -38,7 +40,13 @@ class AppContext:
         """UTC now: real time live, the sandbox's time in sandbox mode."""
         return datetime.now(UTC) + self.clock_offset
 
-    async def refresh_clock(self) -> None:
-        """Follow the sandbox clock (it only moves forward). No-op when live."""
-        if self.sandbox is not None:
-            self.clock_offset = max(await self.sandbox.now() - datetime.now(UTC), timedelta())
+    async def refresh_clock(self, max_age: float = 0.0) -> None:
+        """Follow the sandbox clock (it only moves forward), unless it was read less than
+        `max_age` seconds ago. No-op when live."""
+        if self.sandbox is None:
+            return
+        checked = time.monotonic()
+        if checked - self._clock_checked_at < max_age:
+            return
+        self.clock_offset = max(await self.sandbox.now() - datetime.now(UTC), timedelta())
+        self._clock_checked_at = checked

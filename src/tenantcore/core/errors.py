@@ -57,9 +57,11 @@ def error_response(
 
 
 def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for a route: every error it can answer, grouped by status."""
+    """OpenAPI `responses=` for a route: every error it can answer, grouped by status. Any
+    request can be malformed (a NUL in the URL, a bad parameter), so `invalid_request` is
+    always among them."""
     by_status: dict[int, list[type[AppError]]] = {}
-    for error in errors:
+    for error in dict.fromkeys((*errors, InvalidRequest)):
         by_status.setdefault(error.status, []).append(error)
     return {
         status: {

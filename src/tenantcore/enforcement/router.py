@@ -54,6 +54,10 @@ async def get_enforcement(
     return await service.describe(context, principal, tenant_id, domain_scope, live=True)
 
 
+# Deeper than any account's history; keeps the value inside every database's integer.
+MAX_OFFSET = 2**31 - 1
+
+
 @router.get(
     "/v1/enforcement/events",
     responses=responses(*AUTH_ERRORS, TenantNotFound, InvalidEventFilter),
@@ -69,7 +73,7 @@ async def list_events(
     """Blocks and unblocks, newest first."""
     if action is not None and action not in {a.value for a in EnforcementAction}:
         raise InvalidEventFilter
-    if not 1 <= limit <= 500 or offset < 0:
+    if not 1 <= limit <= 500 or not 0 <= offset <= MAX_OFFSET:
         raise InvalidEventFilter
     tenant_pk = None
     if tenant_id is not None:

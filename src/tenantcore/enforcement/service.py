@@ -19,6 +19,7 @@ from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.models import Domain
+from tenantcore.domains.names import lookup_name
 from tenantcore.enforcement import exchange_sync, repository
 from tenantcore.enforcement.caps import EnforcedMailbox, cap_groups, scope_limit
 from tenantcore.enforcement.errors import InvalidSendLimit, PolicyNotFound
@@ -60,7 +61,9 @@ async def _resolve_scope(
 ) -> tuple[str, Domain | None]:
     if domain_scope is None or not domain_scope.strip():
         return TENANT_WIDE_SCOPE, None
-    name = domain_scope.strip().lower().rstrip(".")
+    name = lookup_name(domain_scope)
+    if name is None:  # not a domain name at all (e.g. control characters): none registered
+        raise DomainNotFound("Specified domain_scope is not registered on this tenant.")
     domain = await session.scalar(
         select(Domain).where(Domain.tenant_pk == tenant.id, Domain.domain_name == name)
     )
