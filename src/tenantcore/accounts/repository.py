@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.accounts.models import Account, ApiKey
@@ -15,11 +15,15 @@ async def account_by_name(session: AsyncSession, name: str) -> Account | None:
     return result.scalar_one_or_none()
 
 
-async def active_key_by_prefix(session: AsyncSession, prefix: str) -> ApiKey | None:
+async def active_key_by_prefix(session: AsyncSession, prefix: str) -> Row[str, str, str] | None:
+    """(id, account_id, secret_hash) of the live key with this prefix. A plain row, not an
+    ORM object: every request comes through here."""
     result = await session.execute(
-        select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+        select(ApiKey.id, ApiKey.account_id, ApiKey.secret_hash).where(
+            ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)
+        )
     )
-    return result.scalar_one_or_none()
+    return result.one_or_none()
 
 
 async def revoke_key(session: AsyncSession, key_id: str, now: datetime) -> None:

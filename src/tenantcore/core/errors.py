@@ -61,7 +61,8 @@ def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     request can be malformed (a NUL in the URL, a bad parameter), so `invalid_request` is
     always among them."""
     by_status: dict[int, list[type[AppError]]] = {}
-    for error in dict.fromkeys((*errors, InvalidRequest)):
+    unique: dict[type[AppError], None] = dict.fromkeys((*errors, InvalidRequest))
+    for error in unique:
         by_status.setdefault(error.status, []).append(error)
     return {
         status: {
