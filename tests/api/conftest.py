@@ -4,6 +4,7 @@ and called over HTTP semantics through an ASGI transport."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -73,15 +74,18 @@ class Api:
         response.raise_for_status()
 
 
-@pytest.fixture
-async def api(tmp_path: Path) -> AsyncIterator[Api]:
+@contextlib.asynccontextmanager
+async def open_api(tmp_path: Path, **microsoft: Any) -> AsyncIterator[Api]:
+    """The harness; `microsoft` overrides connector settings (retries, timeouts)."""
     with scratch_database(tmp_path) as database_url:
         migrations.upgrade(database_url)
         settings = sandbox_settings(
             Settings(
                 data_dir=tmp_path,
                 database_url=database_url,
-                microsoft=MicrosoftSettings(backoff_base_seconds=0.01, backoff_max_seconds=0.1),
+                microsoft=MicrosoftSettings(
+                    **{"backoff_base_seconds": 0.01, "backoff_max_seconds": 0.1, **microsoft}
+                ),
             ),
             in_process=True,
         )
@@ -111,3 +115,9 @@ async def api(tmp_path: Path) -> AsyncIterator[Api]:
                 for client in harness.clients:
                     await client.aclose()
         sandbox.close()
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Api]:
+    async with open_api(tmp_path) as harness:
+        yield harness
