@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,6 +20,17 @@ db_app = typer.Typer(
     help="The database: SQLite in TENANTCORE_DATA_DIR, or TENANTCORE_DATABASE_URL (PostgreSQL)."
 )
 app.add_typer(db_app, name="db")
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run a long-lived service on uvloop (installed with uvicorn[standard]) when available:
+    its event loop and transports cost about half the CPU per request of asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 @app.command()
@@ -170,7 +181,7 @@ def serve(
 
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
-    asyncio.run(run_service(settings, host=host, port=port, worker=worker))
+    run_loop(run_service(settings, host=host, port=port, worker=worker))
 
 
 @app.command("worker")
@@ -188,7 +199,7 @@ def worker_command(
     settings = Settings()
     configure_logging(settings.log_format, settings.log_level)
     try:
-        asyncio.run(run_worker(settings, concurrency=concurrency))
+        run_loop(run_worker(settings, concurrency=concurrency))
     except WorkerNeedsPostgres:
         typer.echo(
             "error: tenantcore worker needs PostgreSQL (set TENANTCORE_DATABASE_URL); with "

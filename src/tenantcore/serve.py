@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import AsyncIterator
 
@@ -33,6 +34,16 @@ from tenantcore.core.db import is_sqlite
 from tenantcore.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+
+def tune_garbage_collection() -> None:
+    """Once everything is imported and built: move it out of the collector's sight
+    (`gc.freeze`) and let the young generation grow before a collection. A request allocates
+    many short-lived objects and almost no cycles, so the default threshold of 700 spends
+    time re-scanning objects that live for the whole process."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
 
 
 class WorkerNeedsPostgres(Exception):
@@ -104,6 +115,7 @@ async def run_service(settings: Settings, *, host: str, port: int, worker: bool 
                 timeout_graceful_shutdown=5,
             )
         )
+        tune_garbage_collection()
         log.info("TenantCore API listening", url=f"http://{host}:{port}", docs="/docs")
         try:
             await api.serve()
