@@ -33,8 +33,10 @@ from starlette.routing import Route
 from tenantcore.accounts.models import ApiKey
 from tenantcore.core.db import create_engine, create_sessionmaker, sync_database_url
 from tenantcore.domains.models import Domain
+from tenantcore.enforcement.caps import effective_cap, scope_limit
+from tenantcore.enforcement.models import EnforcementPolicy
 from tenantcore.mailboxes.models import Mailbox
-from tenantcore.mailboxes.schemas import MailboxList, MailboxOut
+from tenantcore.mailboxes.schemas import MailboxList, MailboxOut, UsageOut
 from tenantcore.tenants.models import Tenant
 
 PREFIX = "tc_live_"
@@ -53,6 +55,47 @@ LIST_SQL = (
     "FROM mailbox m JOIN domain d ON d.id = m.domain_pk WHERE m.tenant_pk = {p} "
     "ORDER BY d.domain_name, m.primary_smtp"
 )
+MAILBOX_SQL = (
+    "SELECT m.id, m.primary_smtp, m.display_name, m.account_enabled, m.daily_send_limit, "
+    "m.sends_today, m.usage_day, m.blocked_at, m.usage_synced_at, m.status, d.domain_name "
+    "FROM mailbox m JOIN domain d ON d.id = m.domain_pk WHERE m.tenant_pk = {p} AND m.id = {p}"
+)
+USAGE_COLUMNS = (
+    "id",
+    "primary_smtp",
+    "display_name",
+    "account_enabled",
+    "daily_send_limit",
+    "sends_today",
+    "usage_day",
+    "blocked_at",
+    "usage_synced_at",
+    "status",
+    "domain",
+)
+POLICY_SQL = "SELECT scope_key, daily_send_limit FROM enforcement_policy WHERE tenant_pk = {p}"
+
+
+def _usage(mailbox: Any, policies: dict[str, int], today: str) -> dict[str, Any]:
+    """The usage numbers, by the same rule as TenantCore (enforcement/caps.py)."""
+    effective = effective_cap(mailbox["daily_send_limit"], scope_limit(mailbox["domain"], policies))
+    applicable = effective if effective is not None else mailbox["daily_send_limit"]
+    sends = mailbox["sends_today"] if mailbox["usage_day"] in (None, today) else 0
+    return {
+        "mailbox_id": mailbox["id"],
+        "primary_smtp": mailbox["primary_smtp"],
+        "display_name": mailbox["display_name"],
+        "account_enabled": bool(mailbox["account_enabled"]),
+        "daily_send_limit": mailbox["daily_send_limit"],
+        "sends_today": sends,
+        "remaining_sends": None if applicable is None else max(applicable - sends, 0),
+        "is_blocked": mailbox["blocked_at"] is not None,
+        "blocked_at": _iso(mailbox["blocked_at"]),
+        "utilization_pct": None if applicable is None else round(sends * 100 / applicable, 1),
+        "effective_send_limit": effective,
+        "usage_synced_at": _iso(mailbox["usage_synced_at"]),
+        "status": mailbox["status"],
+    }
 
 
 def _iso(value: Any) -> Any:
@@ -71,8 +114,9 @@ def floor_app(database_url: str) -> Starlette:
             url.replace("postgresql+psycopg", "postgresql"), autocommit=True
         )
         placeholder = "%s"
-    key_sql, tenant_sql, list_sql = (
-        sql.format(p=placeholder) for sql in (KEY_SQL, TENANT_SQL, LIST_SQL)
+    key_sql, tenant_sql, list_sql, mailbox_sql, policy_sql = (
+        sql.format(p=placeholder)
+        for sql in (KEY_SQL, TENANT_SQL, LIST_SQL, MAILBOX_SQL, POLICY_SQL)
     )
 
     def unauthorized() -> Response:
@@ -80,21 +124,38 @@ def floor_app(database_url: str) -> Starlette:
             b'{"detail":{"code":"invalid_api_key"}}', 401, media_type="application/json"
         )
 
-    async def list_mailboxes(request: Request) -> Response:
+    def tenant_of(request: Request) -> Any:
+        """The caller's tenant row, or None when the key or the tenant is wrong."""
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not key.startswith(PREFIX):
-            return unauthorized()
+            return None
         row = connection.execute(
             key_sql, (key[len(PREFIX) : len(PREFIX) + LOOKUP_CHARS],)
         ).fetchone()
         digest = hashlib.sha256(key.encode()).hexdigest()
         if row is None or not hmac.compare_digest(digest, row[2]):
-            return unauthorized()
-        tenant = connection.execute(
-            tenant_sql, (row[1], request.path_params["tenant_id"])
-        ).fetchone()
+            return None
+        return connection.execute(tenant_sql, (row[1], request.path_params["tenant_id"])).fetchone()
+
+    async def usage(request: Request) -> Response:
+        tenant = tenant_of(request)
         if tenant is None:
-            return Response(b'{"detail":{"code":"tenant_not_found"}}', 404)
+            return unauthorized()
+        found = connection.execute(
+            mailbox_sql, (tenant[0], request.path_params["mailbox_id"])
+        ).fetchone()
+        if found is None:
+            return Response(b'{"detail":{"code":"mailbox_not_found"}}', 404)
+        names = USAGE_COLUMNS
+        policies = dict(connection.execute(policy_sql, (tenant[0],)).fetchall())
+        today = datetime.now(UTC).date().isoformat()
+        body = _usage(dict(zip(names, found, strict=True)), policies, today)
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    async def list_mailboxes(request: Request) -> Response:
+        tenant = tenant_of(request)
+        if tenant is None:
+            return unauthorized()
         today = datetime.now(UTC).date().isoformat()
         mailboxes = [
             {
@@ -120,7 +181,12 @@ def floor_app(database_url: str) -> Starlette:
         body = {"tenant_id": tenant[1], "mailboxes": mailboxes, "count": len(mailboxes)}
         return Response(orjson.dumps(body), media_type="application/json")
 
-    return Starlette(routes=[Route("/v1/tenants/{tenant_id}/mailboxes", list_mailboxes)])
+    return Starlette(
+        routes=[
+            Route("/v1/tenants/{tenant_id}/mailboxes", list_mailboxes),
+            Route("/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage", usage),
+        ]
+    )
 
 
 def textbook_app(database_url: str) -> FastAPI:
@@ -180,6 +246,66 @@ def textbook_app(database_url: str) -> FastAPI:
             for mailbox, domain in rows.all()
         ]
         return MailboxList(tenant_id=tenant.tenant_id, mailboxes=mailboxes, count=len(mailboxes))
+
+    @app.get("/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage", response_model=UsageOut)
+    async def usage(
+        tenant_id: str,
+        mailbox_id: str,
+        db: Annotated[AsyncSession, Depends(session)],
+        authorization: Annotated[str, Header()] = "",
+    ) -> Any:
+        key = authorization.partition(" ")[2]
+        api_key = await db.scalar(
+            select(ApiKey).where(
+                ApiKey.prefix == key[len(PREFIX) : len(PREFIX) + LOOKUP_CHARS],
+                ApiKey.revoked_at.is_(None),
+            )
+        )
+        if api_key is None or not hmac.compare_digest(
+            hashlib.sha256(key.encode()).hexdigest(), api_key.secret_hash
+        ):
+            raise HTTPException(401)
+        tenant = await db.scalar(
+            select(Tenant).where(
+                Tenant.account_id == api_key.account_id, Tenant.tenant_id == tenant_id
+            )
+        )
+        if tenant is None:
+            raise HTTPException(404)
+        mailbox = await db.scalar(
+            select(Mailbox).where(Mailbox.tenant_pk == tenant.id, Mailbox.id == mailbox_id)
+        )
+        if mailbox is None:
+            raise HTTPException(404)
+        domain = await db.get(Domain, mailbox.domain_pk)
+        assert domain is not None
+        policies = (
+            await db.scalars(
+                select(EnforcementPolicy).where(EnforcementPolicy.tenant_pk == tenant.id)
+            )
+        ).all()
+        today = datetime.now(UTC).date().isoformat()
+        row = {
+            "id": mailbox.id,
+            "primary_smtp": mailbox.primary_smtp,
+            "display_name": mailbox.display_name,
+            "account_enabled": mailbox.account_enabled,
+            "daily_send_limit": mailbox.daily_send_limit,
+            "sends_today": mailbox.sends_today,
+            "usage_day": mailbox.usage_day,
+            "blocked_at": mailbox.blocked_at,
+            "usage_synced_at": mailbox.usage_synced_at,
+            "status": mailbox.status,
+            "domain": domain.domain_name,
+        }
+        numbers = _usage(row, {p.scope_key: p.daily_send_limit for p in policies}, today)
+        return UsageOut(
+            **{
+                **numbers,
+                "blocked_at": mailbox.blocked_at,
+                "usage_synced_at": mailbox.usage_synced_at,
+            }
+        )
 
     return app
 

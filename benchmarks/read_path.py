@@ -36,6 +36,7 @@ from tenantcore.accounts.keys import generate_key, hash_key, lookup_prefix
 from tenantcore.accounts.models import Account, ApiKey
 from tenantcore.core.db import create_sync_engine, sync_database_url
 from tenantcore.domains.models import Domain
+from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementPolicy
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus
 from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
 
@@ -47,6 +48,7 @@ class Seeded:
     key: str
     small: str  # tenant GUID with 36 mailboxes
     large: str  # tenant GUID with 3,000 mailboxes
+    mailbox: str  # a mailbox of the small tenant (for GET …/usage)
 
 
 def seed(database_url: str, others: int, small: int, large: int) -> Seeded:
@@ -61,6 +63,7 @@ def seed(database_url: str, others: int, small: int, large: int) -> Seeded:
             ApiKey(account_id=account.id, prefix=lookup_prefix(key), secret_hash=hash_key(key))
         )
         guids = []
+        first_mailboxes = []
         for count in [small, large] + [small] * others:
             tenant = Tenant(
                 account_id=account.id,
@@ -85,7 +88,7 @@ def seed(database_url: str, others: int, small: int, large: int) -> Seeded:
                 domains.append(domain)
             session.add_all(domains)
             session.flush()
-            session.add_all(
+            mailboxes = [
                 Mailbox(
                     tenant_pk=tenant.id,
                     domain_pk=domains[n // 3].id,
@@ -101,9 +104,17 @@ def seed(database_url: str, others: int, small: int, large: int) -> Seeded:
                     sends_today=n % 20,
                 )
                 for n in range(count)
+            ]
+            session.add_all(mailboxes)
+            session.add(
+                EnforcementPolicy(
+                    tenant_pk=tenant.id, scope_key=TENANT_WIDE_SCOPE, daily_send_limit=20
+                )
             )
+            session.flush()
+            first_mailboxes.append(mailboxes[0].id)
     engine.dispose()
-    return Seeded(key, guids[0], guids[1])
+    return Seeded(key, guids[0], guids[1], first_mailboxes[0])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -207,11 +218,19 @@ async def main(args: argparse.Namespace) -> str:
             process = start(argv, port, env)
             try:
                 base = f"http://127.0.0.1:{port}"
-                for size, tenant, requests in (
-                    ("36", seeded.small, args.requests),
-                    (str(args.large), seeded.large, max(args.requests // 10, 50)),
+                for size, path, requests in (
+                    ("36", f"/v1/tenants/{seeded.small}/mailboxes", args.requests),
+                    (
+                        str(args.large),
+                        f"/v1/tenants/{seeded.large}/mailboxes",
+                        max(args.requests // 10, 50),
+                    ),
+                    (
+                        "usage",
+                        f"/v1/tenants/{seeded.small}/mailboxes/{seeded.mailbox}/usage",
+                        args.requests,
+                    ),
                 ):
-                    path = f"/v1/tenants/{tenant}/mailboxes"
                     await load(base, path, seeded.key, 20, args.clients)  # warm up
                     before, started = cpu_seconds(process.pid), time.perf_counter()
                     latencies = await load(base, path, seeded.key, requests, args.clients)
@@ -237,9 +256,17 @@ async def main(args: argparse.Namespace) -> str:
         row.append(f"{cpu[(str(row[0]), str(row[1]))] / cpu[(floor_label, str(row[1]))]:.2f}x")
     backend = "PostgreSQL" if args.database_url else "SQLite"
     return table(
-        f"GET …/mailboxes on {backend}, {args.clients} concurrent clients over loopback "
+        f"GET …/mailboxes and GET …/usage on {backend}, {args.clients} concurrent clients over loopback "
         f"({args.others} other tenants of 36 mailboxes)",
-        ["server", "mailboxes", "p50 ms", "p99 ms", "req/s", "server CPU ms/req", "CPU vs floor"],
+        [
+            "server",
+            "mailboxes (or usage)",
+            "p50 ms",
+            "p99 ms",
+            "req/s",
+            "server CPU ms/req",
+            "CPU vs floor",
+        ],
         rows,
     )
 
