@@ -42,11 +42,17 @@ class TenantLocks:
         """Hold the tenant's lock for the block; yields False (and holds nothing) if it stayed
         taken for `wait_seconds`."""
         local = self._local.setdefault(tenant_pk, asyncio.Lock())
-        try:
-            await asyncio.wait_for(local.acquire(), timeout=max(wait_seconds, 0.001))
-        except TimeoutError:
-            yield False
-            return
+        if wait_seconds <= 0:
+            if local.locked():
+                yield False
+                return
+            await local.acquire()  # free, so it is taken without yielding to the loop
+        else:
+            try:
+                await asyncio.wait_for(local.acquire(), timeout=wait_seconds)
+            except TimeoutError:
+                yield False
+                return
         try:
             if not self._postgres:
                 yield True
