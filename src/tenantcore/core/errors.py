@@ -100,7 +100,14 @@ def install_error_handlers(app: FastAPI) -> None:
         request: Request,  # noqa: ARG001
         exc: StarletteHTTPException,
     ) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        # 400 here is the framework refusing a body it cannot read (not UTF-8, say): the same
+        # failure as malformed JSON, so the same code.
+        codes = {
+            400: InvalidRequest.code,
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }
         code = codes.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
