@@ -48,7 +48,7 @@ from benchmarks.enforcement_setup import (
     send_all,
     set_up,
 )
-from benchmarks.stack import Stack, open_stack, table, write_result
+from benchmarks.stack import Stack, emit, open_stack, table
 from tenantcore.logging import configure_logging
 from tenantcore.settings import Settings
 
@@ -315,9 +315,7 @@ def cli() -> None:
     args = parser.parse_args()
     configure_logging("console", "warning")
     text = asyncio.run(main(args))
-    print(text)  # noqa: T201
-    if args.write:
-        print(f"written to {write_result('enforcement_accuracy', text)}")  # noqa: T201
+    emit("enforcement_accuracy", text, write=args.write)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks.stack import PASSWORD, Stack, open_stack, table, write_result
+from benchmarks.stack import PASSWORD, Stack, emit, open_stack, table
 from tenantcore.core.db import unit_of_work
 from tenantcore.logging import configure_logging
 from tenantcore.settings import Settings
@@ -169,9 +169,7 @@ def cli() -> None:
     args = parser.parse_args()
     configure_logging("console", "warning")
     text = asyncio.run(main(args))
-    print(text)  # noqa: T201
-    if args.write:
-        print(f"written to {write_result('provisioning', text)}")  # noqa: T201
+    emit("provisioning", text, write=args.write)
 
 
 if __name__ == "__main__":

@@ -198,12 +198,8 @@ def textbook_app(database_url: str) -> FastAPI:
         async with sessionmaker() as db:
             yield db
 
-    @app.get("/v1/tenants/{tenant_id}/mailboxes", response_model=MailboxList)
-    async def list_mailboxes(
-        tenant_id: str,
-        db: Annotated[AsyncSession, Depends(session)],
-        authorization: Annotated[str, Header()] = "",
-    ) -> Any:
+    async def caller_tenant(db: AsyncSession, authorization: str, tenant_id: str) -> Tenant:
+        """The key check and the tenant lookup, through ORM objects."""
         key = authorization.partition(" ")[2]
         api_key = await db.scalar(
             select(ApiKey).where(
@@ -215,13 +211,22 @@ def textbook_app(database_url: str) -> FastAPI:
             hashlib.sha256(key.encode()).hexdigest(), api_key.secret_hash
         ):
             raise HTTPException(401)
-        tenant = await db.scalar(
+        found = await db.scalar(
             select(Tenant).where(
                 Tenant.account_id == api_key.account_id, Tenant.tenant_id == tenant_id
             )
         )
-        if tenant is None:
+        if found is None:
             raise HTTPException(404)
+        return found
+
+    @app.get("/v1/tenants/{tenant_id}/mailboxes", response_model=MailboxList)
+    async def list_mailboxes(
+        tenant_id: str,
+        db: Annotated[AsyncSession, Depends(session)],
+        authorization: Annotated[str, Header()] = "",
+    ) -> Any:
+        tenant = await caller_tenant(db, authorization, tenant_id)
         rows = await db.execute(
             select(Mailbox, Domain)
             .join(Domain, Domain.id == Mailbox.domain_pk)
@@ -254,24 +259,7 @@ def textbook_app(database_url: str) -> FastAPI:
         db: Annotated[AsyncSession, Depends(session)],
         authorization: Annotated[str, Header()] = "",
     ) -> Any:
-        key = authorization.partition(" ")[2]
-        api_key = await db.scalar(
-            select(ApiKey).where(
-                ApiKey.prefix == key[len(PREFIX) : len(PREFIX) + LOOKUP_CHARS],
-                ApiKey.revoked_at.is_(None),
-            )
-        )
-        if api_key is None or not hmac.compare_digest(
-            hashlib.sha256(key.encode()).hexdigest(), api_key.secret_hash
-        ):
-            raise HTTPException(401)
-        tenant = await db.scalar(
-            select(Tenant).where(
-                Tenant.account_id == api_key.account_id, Tenant.tenant_id == tenant_id
-            )
-        )
-        if tenant is None:
-            raise HTTPException(404)
+        tenant = await caller_tenant(db, authorization, tenant_id)
         mailbox = await db.scalar(
             select(Mailbox).where(Mailbox.tenant_pk == tenant.id, Mailbox.id == mailbox_id)
         )

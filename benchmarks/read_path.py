@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from benchmarks.stack import table, write_result
+from benchmarks.stack import emit, table
 from tenantcore import migrations
 from tenantcore.accounts.keys import generate_key, hash_key, lookup_prefix
 from tenantcore.accounts.models import Account, ApiKey
@@ -289,10 +289,8 @@ def cli() -> None:
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     text = asyncio.run(main(args))
-    print(text)  # noqa: T201
-    if args.write:
-        name = "read_path_postgres" if args.database_url else "read_path_sqlite"
-        print(f"written to {write_result(name, text)}")  # noqa: T201
+    name = "read_path_postgres" if args.database_url else "read_path_sqlite"
+    emit(name, text, write=args.write)
 
 
 if __name__ == "__main__":

@@ -127,6 +127,13 @@ def table(title: str, header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def emit(name: str, text: str, *, write: bool) -> None:
+    """Print a benchmark's result and, with `write`, keep it in benchmarks/results/."""
+    print(text)  # noqa: T201
+    if write:
+        print(f"written to {write_result(name, text)}")  # noqa: T201
+
+
 def write_result(name: str, text: str) -> Path:
     path = Path(__file__).parent / "results" / f"{name}.md"
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

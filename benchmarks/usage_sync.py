@@ -37,7 +37,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from benchmarks.stack import Stack, open_stack, table, write_result
+from benchmarks.stack import Stack, emit, open_stack, table
 from benchmarks.usage_measure import (
     jobs_queued,
     peak_rss_kb,
@@ -303,13 +303,11 @@ def cli() -> None:
     args = parser.parse_args()
     configure_logging("console", "warning")
     text, cycles = asyncio.run(main(args))
-    print(text)  # noqa: T201
+    emit("usage_sync", text, write=args.write)
     for cycle in cycles:
         if cycle.profile:
             print(f"--- profile: {cycle.label}, concurrency {cycle.concurrency}")  # noqa: T201
             print(cycle.profile)  # noqa: T201
-    if args.write:
-        print(f"written to {write_result('usage_sync', text)}")  # noqa: T201
 
 
 if __name__ == "__main__":

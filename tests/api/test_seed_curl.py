@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.processes.harness import free_port, wait_for
+
 # The seed's examples verbatim (host https://api.tenantcore.io, key tc_live_your_key, the
 # tenant placeholder and mailbox-uuid are substituted before running).
 SEED_EXAMPLES = {
@@ -59,12 +61,6 @@ SEED_EXAMPLES = {
   -H "Authorization: Bearer tc_live_your_key\"""",
 }
 PLACEHOLDER_TENANT = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -109,12 +105,12 @@ class Service:
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    api_port = _free_port()
+    api_port = free_port()
     env = {
         **os.environ,
         "TENANTCORE_DATA_DIR": str(tmp_path),
-        "TENANTCORE_SANDBOX__HTTP_PORT": str(_free_port()),
-        "TENANTCORE_SANDBOX__SMTP_PORT": str(_free_port()),
+        "TENANTCORE_SANDBOX__HTTP_PORT": str(free_port()),
+        "TENANTCORE_SANDBOX__SMTP_PORT": str(free_port()),
         "TENANTCORE_SANDBOX__PROPAGATION_SECONDS": "0",
         "TENANTCORE_SANDBOX__TRACE_DELAY_SECONDS": "0",
         "TENANTCORE_WORKER_INTERVAL_SECONDS": "0.2",
@@ -157,22 +153,11 @@ def service(tmp_path: Path) -> Iterator[Service]:
         process.wait(30)
 
 
-def _wait_for(check: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.2)
-
-
 def test_seed_curl_examples_against_tenantcore_serve(service: Service) -> None:
     tenant_id = str(uuid.uuid4())
     status, _ = service.call("POST", "/v1/tenants", {"tenant_id": tenant_id})
     assert status == 201
-    _wait_for(
+    wait_for(
         lambda: (
             service.call("GET", f"/v1/tenants/{tenant_id}")[1]["exchange_bootstrap_status"]
             == "ready"
@@ -220,7 +205,7 @@ def test_seed_curl_examples_against_tenantcore_serve(service: Service) -> None:
         "tenant_name",
     } <= mailbox.keys()
     service.mailbox_id = mailbox["id"]
-    _wait_for(lambda: service.curl("list")[1]["mailboxes"][0]["status"] == "ready")
+    wait_for(lambda: service.curl("list")[1]["mailboxes"][0]["status"] == "ready")
 
     status, patched = service.curl("patch")
     assert status == 200
