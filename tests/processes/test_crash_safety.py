@@ -80,12 +80,12 @@ def _chaos(
     """Kill and restart at random moments; returns how many kills hit unfinished work."""
     mid_work = 0
     for _ in range(KILLS):
-        time.sleep(rng.uniform(0.3, 2.0))
+        time.sleep(rng.uniform(0.2, 1.0))
         chosen = victims()
         mid_work += unfinished()
         for process in chosen:
             process.kill()
-        time.sleep(rng.uniform(0.0, 0.5))
+        time.sleep(rng.uniform(0.0, 0.3))
         for process in chosen:
             process.start()
         after_restart()
