@@ -90,18 +90,21 @@ def _usage(mailbox: Any, policies: dict[str, int], today: str) -> dict[str, Any]
         "sends_today": sends,
         "remaining_sends": None if applicable is None else max(applicable - sends, 0),
         "is_blocked": mailbox["blocked_at"] is not None,
-        "blocked_at": _iso(mailbox["blocked_at"]),
+        "blocked_at": _timestamp(mailbox["blocked_at"]),
         "utilization_pct": None if applicable is None else round(sends * 100 / applicable, 1),
         "effective_send_limit": effective,
-        "usage_synced_at": _iso(mailbox["usage_synced_at"]),
+        "usage_synced_at": _timestamp(mailbox["usage_synced_at"]),
         "status": mailbox["status"],
     }
 
 
-def _iso(value: Any) -> Any:
-    if value is None or isinstance(value, str):
-        return value
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+# The same timestamps as TenantCore's JSON (`…Z`): SQLite hands back the stored text (naive
+# UTC), which is parsed; PostgreSQL's connection answers in UTC.
+JSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+
+
+def _timestamp(value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def floor_app(database_url: str) -> Starlette:
@@ -111,7 +114,9 @@ def floor_app(database_url: str) -> Starlette:
         placeholder = "?"
     else:
         connection = psycopg.connect(
-            url.replace("postgresql+psycopg", "postgresql"), autocommit=True
+            url.replace("postgresql+psycopg", "postgresql"),
+            autocommit=True,
+            options="-c timezone=UTC",
         )
         placeholder = "%s"
     key_sql, tenant_sql, list_sql, mailbox_sql, policy_sql = (
@@ -150,7 +155,7 @@ def floor_app(database_url: str) -> Starlette:
         policies = dict(connection.execute(policy_sql, (tenant[0],)).fetchall())
         today = datetime.now(UTC).date().isoformat()
         body = _usage(dict(zip(names, found, strict=True)), policies, today)
-        return Response(orjson.dumps(body), media_type="application/json")
+        return Response(orjson.dumps(body, option=JSON_OPTIONS), media_type="application/json")
 
     async def list_mailboxes(request: Request) -> Response:
         tenant = tenant_of(request)
@@ -167,19 +172,19 @@ def floor_app(database_url: str) -> Starlette:
                 "account_enabled": bool(m[5]),
                 "daily_send_limit": m[6],
                 "sends_today": m[7] if m[8] in (None, today) else 0,
-                "blocked_at": _iso(m[9]),
-                "created_at": _iso(m[10]),
+                "blocked_at": _timestamp(m[9]),
+                "created_at": _timestamp(m[10]),
                 "domain_name": m[11],
                 "tenant_name": tenant[2],
                 "status": m[12],
-                "ready_at": _iso(m[13]),
-                "usage_synced_at": _iso(m[14]),
+                "ready_at": _timestamp(m[13]),
+                "usage_synced_at": _timestamp(m[14]),
                 "error": m[15],
             }
             for m in connection.execute(list_sql, (tenant[0],)).fetchall()
         ]
         body = {"tenant_id": tenant[1], "mailboxes": mailboxes, "count": len(mailboxes)}
-        return Response(orjson.dumps(body), media_type="application/json")
+        return Response(orjson.dumps(body, option=JSON_OPTIONS), media_type="application/json")
 
     return Starlette(
         routes=[

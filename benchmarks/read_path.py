@@ -142,6 +142,21 @@ async def load(base: str, path: str, key: str, requests: int, clients: int) -> l
     return latencies
 
 
+async def document(base: str, path: str, key: str) -> object:
+    async with httpx2.AsyncClient(base_url=base, timeout=120) as http:
+        response = await http.get(path, headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200, response.text[:200]
+        return response.json()
+
+
+def same_json(documents: dict[tuple[str, str], object]) -> None:
+    """Every server answered each request with the same document as TenantCore: the
+    comparison is between equal work."""
+    for (label, size), body in documents.items():
+        if body != documents[("TenantCore", size)]:
+            raise SystemExit(f"{label} answers {size} with a different document than TenantCore")
+
+
 def start(argv: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     deadline = time.monotonic() + 60
@@ -210,6 +225,7 @@ async def main(args: argparse.Namespace) -> str:
         }
         rows: list[list[object]] = []
         cpu: dict[tuple[str, str], float] = {}
+        documents: dict[tuple[str, str], object] = {}
         for label, module in servers.items():
             port = free_port()
             argv = [sys.executable, "-m", *module, "--port", str(port)]
@@ -231,6 +247,7 @@ async def main(args: argparse.Namespace) -> str:
                         args.requests,
                     ),
                 ):
+                    documents[(label, size)] = await document(base, path, seeded.key)
                     await load(base, path, seeded.key, 20, args.clients)  # warm up
                     before, started = cpu_seconds(process.pid), time.perf_counter()
                     latencies = await load(base, path, seeded.key, requests, args.clients)
@@ -251,6 +268,7 @@ async def main(args: argparse.Namespace) -> str:
             finally:
                 process.terminate()
                 process.wait(30)
+    same_json(documents)
     floor_label = next(iter(servers))
     for row in rows:
         row.append(f"{cpu[(str(row[0]), str(row[1]))] / cpu[(floor_label, str(row[1]))]:.2f}x")

@@ -6,6 +6,7 @@ these objects, and nothing reads settings from the environment below this point.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from tenantcore.core.db import create_engine, create_sessionmaker
 from tenantcore.core.jobs import JobQueue, build_job_app
 from tenantcore.core.locks import TenantLocks
 from tenantcore.core.ratelimit import RateLimiter
+from tenantcore.core.reads import ReadPool
 from tenantcore.microsoft.connector import build_connector
 from tenantcore.microsoft.sandbox_control import SandboxControl
 from tenantcore.settings import Settings
@@ -63,6 +65,7 @@ async def open_context(
 ) -> AsyncIterator[AppContext]:
     """Build the context; `sandbox_control_url` is given in sandbox mode only."""
     engine = create_engine(settings.resolved_database_url)
+    reads = ReadPool(settings.resolved_database_url, settings.resolved_read_threads)
     connector = build_connector(settings.microsoft, transport=microsoft_transport)
     sandbox = (
         SandboxControl(connector.http, sandbox_control_url)
@@ -79,6 +82,7 @@ async def open_context(
                 settings=settings,
                 engine=engine,
                 sessionmaker=create_sessionmaker(engine),
+                reads=reads,
                 connector=connector,
                 sandbox=sandbox,
                 jobs=jobs,
@@ -87,4 +91,5 @@ async def open_context(
             )
     finally:
         await connector.aclose()
+        await asyncio.to_thread(reads.close)
         await engine.dispose()

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tenantcore.core.db import default_database_url, normalise_database_url
+from tenantcore.core.db import default_database_url, is_sqlite, normalise_database_url
 
 
 class SandboxSettings(BaseModel):
@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # allowed above that rate. Counted per API process.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # Threads (each with one database connection) that run the read endpoints' queries, per
+    # API process (core/reads.py). None: 1 on SQLite, whose reads are all CPU and would only
+    # take turns on the GIL; 4 on PostgreSQL, whose reads mostly wait on the network.
+    read_threads: int | None = Field(default=None, ge=1)
     # Largest request body accepted (413 payload_too_large beyond it).
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Jobs one worker process runs at once (different tenants; one tenant runs one at a time).
@@ -137,3 +141,9 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The database to use: `database_url`, or the SQLite file in `data_dir`."""
         return self.database_url or default_database_url(self.data_dir)
+
+    @property
+    def resolved_read_threads(self) -> int:
+        if self.read_threads is not None:
+            return self.read_threads
+        return 1 if is_sqlite(self.resolved_database_url) else 4

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.accounts.models import Account, ApiKey
@@ -15,15 +16,21 @@ async def account_by_name(session: AsyncSession, name: str) -> Account | None:
     return result.scalar_one_or_none()
 
 
+# (id, account_id, secret_hash) of the live key with a prefix. A plain row, not an ORM
+# object: every request comes through here.
+_ACTIVE_KEY = select(ApiKey.id, ApiKey.account_id, ApiKey.secret_hash).where(
+    ApiKey.prefix == bindparam("prefix"), ApiKey.revoked_at.is_(None)
+)
+
+
 async def active_key_by_prefix(session: AsyncSession, prefix: str) -> Row[str, str, str] | None:
-    """(id, account_id, secret_hash) of the live key with this prefix. A plain row, not an
-    ORM object: every request comes through here."""
-    result = await session.execute(
-        select(ApiKey.id, ApiKey.account_id, ApiKey.secret_hash).where(
-            ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)
-        )
-    )
+    result = await session.execute(_ACTIVE_KEY, {"prefix": prefix})
     return result.one_or_none()
+
+
+def active_key_on(connection: Connection, prefix: str) -> Row[str, str, str] | None:
+    """`active_key_by_prefix` on a read connection (core/reads.py)."""
+    return connection.execute(_ACTIVE_KEY, {"prefix": prefix}).one_or_none()
 
 
 async def revoke_key(session: AsyncSession, key_id: str, now: datetime) -> None:

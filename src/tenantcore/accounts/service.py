@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.accounts import keys, repository
@@ -57,14 +59,28 @@ def bearer_key(authorization: str | None) -> str:
     return credentials.strip()
 
 
-async def authenticate(session: AsyncSession, authorization: str | None) -> Principal:
+def _presented_key(authorization: str | None) -> str:
     key = bearer_key(authorization)
     if not keys.is_well_formed(key):
         raise InvalidApiKey
-    row = await repository.active_key_by_prefix(session, keys.lookup_prefix(key))
+    return key
+
+
+def _principal(key: str, row: Row[str, str, str] | None) -> Principal:
     if row is None or not keys.matches(key, row.secret_hash):
         raise InvalidApiKey
     return Principal(account_id=row.account_id, key_id=row.id)
+
+
+async def authenticate(session: AsyncSession, authorization: str | None) -> Principal:
+    key = _presented_key(authorization)
+    return _principal(key, await repository.active_key_by_prefix(session, keys.lookup_prefix(key)))
+
+
+def authenticate_on(connection: Connection, authorization: str | None) -> Principal:
+    """`authenticate` on a read connection (core/reads.py)."""
+    key = _presented_key(authorization)
+    return _principal(key, repository.active_key_on(connection, keys.lookup_prefix(key)))
 
 
 async def rotate_key(session: AsyncSession, principal: Principal) -> IssuedKey:

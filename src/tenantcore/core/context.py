@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tenantcore.core.jobs import JobQueue
 from tenantcore.core.locks import TenantLocks
 from tenantcore.core.ratelimit import RateLimiter
+from tenantcore.core.reads import ReadPool
 from tenantcore.microsoft.connector import MicrosoftConnector
 from tenantcore.microsoft.sandbox_control import SandboxControl
 from tenantcore.settings import Settings
@@ -21,6 +22,8 @@ class AppContext:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Read endpoints' queries: synchronous, on threads of their own.
+    reads: ReadPool
     connector: MicrosoftConnector
     # The sandbox's control API in sandbox mode; None when talking to Microsoft.
     sandbox: SandboxControl | None

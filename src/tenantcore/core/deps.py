@@ -2,24 +2,29 @@
 
 The session dependency uses `scope="function"` so its commit runs before the response is sent:
 a failed commit becomes an error response, never a 2xx for a change that was not saved.
+
+`ReaderDep` is for the hot read endpoints: authentication and the endpoint's queries run as
+one synchronous read on the read pool (core/reads.py), with no session at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.accounts.errors import RateLimited
-from tenantcore.accounts.service import Principal, authenticate
+from tenantcore.accounts.service import Principal, authenticate, authenticate_on
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.core.ratelimit import retry_after_header
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
     return context
 
@@ -68,3 +73,30 @@ async def principal_for_read(
 # FastAPI caches a dependency per request, so the principal and the route share one session.
 PrincipalDep = Annotated[Principal, Depends(principal_for_write)]
 ReadPrincipalDep = Annotated[Principal, Depends(principal_for_read)]
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A read-only request: `await reader.run(query)` authenticates the caller, applies the
+    rate limit and calls `query(connection, principal)`, all in one read transaction on a
+    read thread."""
+
+    context: AppContext
+    authorization: str | None
+
+    async def run(self, query: Callable[[Connection, Principal], T]) -> T:
+        def authenticated(connection: Connection) -> T:
+            principal = authenticate_on(connection, self.authorization)
+            return query(connection, _within_rate(self.context, principal))
+
+        return await self.context.reads.run(authenticated)
+
+
+async def reader(request: Request, authorization: Annotated[str | None, Header()] = None) -> Reader:
+    return Reader(request.app.state.context, authorization)
+
+
+ReaderDep = Annotated[Reader, Depends(reader)]

@@ -9,6 +9,7 @@ limit — without a shared store on every request's path.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,12 +36,18 @@ class RateLimiter:
         self.burst = float(max(burst, 1))
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
+        # Read endpoints take from the buckets on the read threads (core/reads.py).
+        self._lock = threading.Lock()
 
     def take(self, key_id: str) -> float | None:
         """Spend one request of `key_id`'s budget: None if allowed, else the seconds until
         the next request would be."""
         if not self.enabled:
             return None
+        with self._lock:
+            return self._take(key_id)
+
+    def _take(self, key_id: str) -> float | None:
         now = self._clock()
         bucket = self._buckets.get(key_id)
         if bucket is None:

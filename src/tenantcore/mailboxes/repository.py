@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, or_, select
+from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantcore.core.reads import as_stored
 from tenantcore.domains.models import Domain
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus
 
@@ -64,19 +66,55 @@ LIST_FIELDS = (
     "usage_day",
 )
 _LIST_COLUMNS = [
-    Domain.domain_name if name == "domain_name" else getattr(Mailbox, name) for name in LIST_FIELDS
+    Domain.domain_name if name == "domain_name" else as_stored(getattr(Mailbox, name))
+    for name in LIST_FIELDS
 ]
 
 
-async def list_rows(session: AsyncSession, tenant_pk: str) -> Sequence[Row[Any]]:
+_LIST = (
+    select(*_LIST_COLUMNS)
+    .join(Domain, Domain.id == Mailbox.domain_pk)
+    .where(Mailbox.tenant_pk == bindparam("tenant_pk"))
+    .order_by(Domain.domain_name, Mailbox.primary_smtp)
+)
+
+
+def list_rows_on(connection: Connection, tenant_pk: str) -> Sequence[Row[Any]]:
     """The tenant's mailboxes as plain rows (`LIST_FIELDS`), by domain then address."""
-    result = await session.execute(
-        select(*_LIST_COLUMNS)
-        .join(Domain, Domain.id == Mailbox.domain_pk)
-        .where(Mailbox.tenant_pk == tenant_pk)
-        .order_by(Domain.domain_name, Mailbox.primary_smtp)
+    return connection.execute(_LIST, {"tenant_pk": tenant_pk}).all()
+
+
+# The columns of the usage response's source, in `USAGE_FIELDS` order.
+USAGE_FIELDS = (
+    "id",
+    "primary_smtp",
+    "display_name",
+    "account_enabled",
+    "daily_send_limit",
+    "sends_today",
+    "usage_day",
+    "blocked_at",
+    "usage_synced_at",
+    "status",
+    "domain_name",
+)
+_USAGE = (
+    select(
+        *(
+            Domain.domain_name if name == "domain_name" else getattr(Mailbox, name)
+            for name in USAGE_FIELDS
+        )
     )
-    return result.all()
+    .join(Domain, Domain.id == Mailbox.domain_pk)
+    .where(Mailbox.tenant_pk == bindparam("tenant_pk"), Mailbox.id == bindparam("mailbox_id"))
+)
+
+
+def usage_row_on(connection: Connection, tenant_pk: str, mailbox_id: str) -> Row[Any] | None:
+    """The mailbox's `USAGE_FIELDS`, or None when the tenant has no such mailbox."""
+    return connection.execute(
+        _USAGE, {"tenant_pk": tenant_pk, "mailbox_id": mailbox_id}
+    ).one_or_none()
 
 
 async def domain_name_of(session: AsyncSession, domain_pk: str) -> str:

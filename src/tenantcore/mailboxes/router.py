@@ -8,6 +8,7 @@ from tenantcore.accounts.errors import AUTH_ERRORS
 from tenantcore.core.deps import (
     ContextDep,
     PrincipalDep,
+    ReaderDep,
     ReadPrincipalDep,
     ReadSessionDep,
     SessionDep,
@@ -15,7 +16,7 @@ from tenantcore.core.deps import (
 from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
 from tenantcore.domains.errors import DomainNotFound, MicrosoftAccessDenied
 from tenantcore.enforcement.errors import InvalidSendLimit
-from tenantcore.mailboxes import service
+from tenantcore.mailboxes import reads, service
 from tenantcore.mailboxes.errors import (
     DomainNotVerified,
     DuplicateEmail,
@@ -44,11 +45,12 @@ router = APIRouter(prefix="/v1/tenants/{tenant_id}/mailboxes", tags=["Mailboxes"
     response_model=None,
     responses={200: {"model": MailboxList}, **responses(*AUTH_ERRORS, TenantNotFound)},
 )
-async def list_mailboxes(
-    tenant_id: str, principal: ReadPrincipalDep, session: ReadSessionDep, context: ContextDep
-) -> Response:
+async def list_mailboxes(tenant_id: str, reader: ReaderDep) -> Response:
     """All mailboxes across all domains on the tenant, by domain and address."""
-    body = await service.list_mailboxes(context, session, principal, tenant_id)
+    today = reader.context.now().date().isoformat()
+    body = await reader.run(
+        lambda connection, principal: reads.mailbox_list(connection, principal, tenant_id, today)
+    )
     return Response(body, media_type="application/json")
 
 
@@ -115,14 +117,19 @@ async def update_mailbox(
 
 
 @router.get(
-    "/{mailbox_id}/usage", responses=responses(*AUTH_ERRORS, TenantNotFound, MailboxNotFound)
+    "/{mailbox_id}/usage",
+    response_model=None,
+    responses={
+        200: {"model": UsageOut},
+        **responses(*AUTH_ERRORS, TenantNotFound, MailboxNotFound),
+    },
 )
-async def mailbox_usage(
-    tenant_id: str,
-    mailbox_id: str,
-    principal: ReadPrincipalDep,
-    session: ReadSessionDep,
-    context: ContextDep,
-) -> UsageOut:
+async def mailbox_usage(tenant_id: str, mailbox_id: str, reader: ReaderDep) -> Response:
     """Today's (UTC) send count, the cap that applies, and block state."""
-    return await service.usage(context, session, principal, tenant_id, mailbox_id)
+    today = reader.context.now().date().isoformat()
+    body = await reader.run(
+        lambda connection, principal: reads.mailbox_usage(
+            connection, principal, tenant_id, mailbox_id, today
+        )
+    )
+    return Response(body, media_type="application/json")

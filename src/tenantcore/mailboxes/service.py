@@ -16,10 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.accounts.service import Principal
@@ -31,7 +29,6 @@ from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.names import lookup_name
 from tenantcore.domains.service import microsoft_failure
 from tenantcore.enforcement import repository as enforcement_repository
-from tenantcore.enforcement.caps import effective_cap, scope_limit
 from tenantcore.enforcement.service import TENANT_LOCK_WAIT, validate_limit
 from tenantcore.mailboxes import repository, rules
 from tenantcore.mailboxes.errors import (
@@ -47,6 +44,7 @@ from tenantcore.mailboxes.models import (
     MailboxStatus,
     ProvisioningStep,
 )
+from tenantcore.mailboxes.reads import todays_count
 from tenantcore.mailboxes.schemas import (
     MailboxDetails,
     MailboxOut,
@@ -55,7 +53,6 @@ from tenantcore.mailboxes.schemas import (
     ProvisionResponse,
     ProvisionResult,
     UpdateResponse,
-    UsageOut,
 )
 from tenantcore.mailboxes.vault import vault_for
 from tenantcore.microsoft.errors import MicrosoftError
@@ -69,10 +66,7 @@ _CLAIM_ATTEMPTS = 2 * MAX_MAILBOXES_PER_DOMAIN + 2
 
 
 def counted_sends(mailbox: Mailbox, today: str) -> int:
-    """Today's count; a counter the usage sync last wrote on an earlier UTC day is stale."""
-    if mailbox.usage_day is not None and mailbox.usage_day != today:
-        return 0
-    return mailbox.sends_today
+    return todays_count(mailbox.sends_today, mailbox.usage_day, today)
 
 
 def describe(mailbox: Mailbox, domain_name: str, tenant: Tenant, today: str) -> MailboxOut:
@@ -276,31 +270,6 @@ async def _claim_slot(session: AsyncSession, draft: _Draft) -> tuple[Mailbox, bo
     return None
 
 
-async def list_mailboxes(
-    context: AppContext, session: AsyncSession, principal: Principal, tenant_id: str
-) -> bytes:
-    """The `MailboxList` document, serialized. The hot read path: plain rows straight to
-    orjson, no ORM objects and no model validation (the same fields and formats as
-    `MailboxOut`, which documents them; `test_mailboxes` compares the two)."""
-    tenant = await require_tenant(session, principal, tenant_id)
-    today = context.now().date().isoformat()
-    rows = await repository.list_rows(session, tenant.id)
-    fields = repository.LIST_FIELDS[:-1]  # all but usage_day
-    day_at = len(fields)
-    tenant_name = tenant.tenant_name
-    mailboxes = []
-    for row in rows:
-        mailbox = dict(zip(fields, row, strict=False))
-        if row[day_at] is not None and row[day_at] != today:
-            mailbox["sends_today"] = 0  # last counted on an earlier UTC day
-        mailbox["tenant_name"] = tenant_name
-        mailboxes.append(mailbox)
-    return orjson.dumps(
-        {"tenant_id": tenant.tenant_id, "mailboxes": mailboxes, "count": len(mailboxes)},
-        option=orjson.OPT_UTC_Z,
-    )
-
-
 async def _require_mailbox(
     session: AsyncSession, principal: Principal, tenant_id: str, mailbox_id: str
 ) -> tuple[Tenant, Mailbox]:
@@ -377,42 +346,3 @@ async def update(
         domain_name = await repository.domain_name_of(write, row.domain_pk)
     today = context.now().date().isoformat()
     return UpdateResponse(status="updated", mailbox=describe(row, domain_name, tenant, today))
-
-
-def _percent(sends: int, cap: int) -> float:
-    ratio = Decimal(sends * 100) / Decimal(cap)
-    return float(ratio.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
-async def usage(
-    context: AppContext,
-    session: AsyncSession,
-    principal: Principal,
-    tenant_id: str,
-    mailbox_id: str,
-) -> UsageOut:
-    """Today's numbers from the mailbox row (filled by the usage sync), measured against the
-    cap that applies: the enforced one, else the mailbox's own; none, no remaining or
-    utilization (null)."""
-    tenant, mailbox = await _require_mailbox(session, principal, tenant_id, mailbox_id)
-    domain_name = await repository.domain_name_of(session, mailbox.domain_pk)
-    policies = await enforcement_repository.policies_of(session, tenant.id)
-    ceiling = scope_limit(domain_name, {p.scope_key: p.daily_send_limit for p in policies})
-    effective = effective_cap(mailbox.daily_send_limit, ceiling)
-    applicable = effective if effective is not None else mailbox.daily_send_limit
-    sends = counted_sends(mailbox, context.now().date().isoformat())
-    return UsageOut(
-        mailbox_id=mailbox.id,
-        primary_smtp=mailbox.primary_smtp,
-        display_name=mailbox.display_name,
-        account_enabled=mailbox.account_enabled,
-        daily_send_limit=mailbox.daily_send_limit,
-        sends_today=sends,
-        remaining_sends=None if applicable is None else max(applicable - sends, 0),
-        is_blocked=mailbox.blocked_at is not None,
-        blocked_at=mailbox.blocked_at,
-        utilization_pct=None if applicable is None else _percent(sends, applicable),
-        effective_send_limit=effective,
-        usage_synced_at=mailbox.usage_synced_at,
-        status=mailbox.status,
-    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.domains.models import Domain
@@ -22,6 +23,20 @@ async def owned(session: AsyncSession, account_id: str, tenant_guid: str) -> Ten
         select(Tenant).where(Tenant.tenant_id == tenant_guid, Tenant.account_id == account_id)
     )
     return result.scalar_one_or_none()
+
+
+_OWNED_ROW = select(Tenant.id, Tenant.tenant_id, Tenant.tenant_name).where(
+    Tenant.tenant_id == bindparam("guid"), Tenant.account_id == bindparam("account_id")
+)
+
+
+def owned_row_on(
+    connection: Connection, account_id: str, tenant_guid: str
+) -> Row[str, str, str | None] | None:
+    """(id, tenant_id, tenant_name) of the account's tenant, on a read connection."""
+    return connection.execute(
+        _OWNED_ROW, {"guid": tenant_guid, "account_id": account_id}
+    ).one_or_none()
 
 
 async def by_consent_state(session: AsyncSession, state: str) -> Tenant | None:

@@ -11,6 +11,8 @@ import secrets
 import uuid
 from urllib.parse import urlencode
 
+from sqlalchemy import Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.accounts.service import Principal
@@ -35,16 +37,30 @@ def normalise_guid(value: str) -> str:
         raise InvalidTenantId from None
 
 
-async def require_tenant(session: AsyncSession, principal: Principal, tenant_id: str) -> Tenant:
-    """The caller's tenant, or `tenant_not_found` (another account's looks exactly missing)."""
+def _path_guid(tenant_id: str) -> str:
+    """A tenant id from a path: not a GUID names no tenant."""
     try:
-        guid = str(uuid.UUID(tenant_id))
+        return str(uuid.UUID(tenant_id))
     except ValueError:
         raise TenantNotFound from None
-    tenant = await repository.owned(session, principal.account_id, guid)
+
+
+async def require_tenant(session: AsyncSession, principal: Principal, tenant_id: str) -> Tenant:
+    """The caller's tenant, or `tenant_not_found` (another account's looks exactly missing)."""
+    tenant = await repository.owned(session, principal.account_id, _path_guid(tenant_id))
     if tenant is None:
         raise TenantNotFound
     return tenant
+
+
+def require_tenant_row(
+    connection: Connection, principal: Principal, tenant_id: str
+) -> Row[str, str, str | None]:
+    """`require_tenant` on a read connection: (id, tenant_id, tenant_name)."""
+    row = repository.owned_row_on(connection, principal.account_id, _path_guid(tenant_id))
+    if row is None:
+        raise TenantNotFound
+    return row
 
 
 def admin_consent_url(context: AppContext, tenant: Tenant) -> str:

@@ -1,0 +1,88 @@
+"""The mailbox read endpoints (seed): the list and one mailbox's usage.
+
+They run on the read pool (core/reads.py): plain rows straight to JSON, no ORM objects. The
+fields and formats are those of `MailboxList`/`MailboxOut` and `UsageOut`, which document
+them; the API tests compare the documents with those models.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import orjson
+from sqlalchemy.engine import Connection
+
+from tenantcore.accounts.service import Principal
+from tenantcore.core.reads import JSON_OPTIONS
+from tenantcore.enforcement import repository as enforcement_repository
+from tenantcore.enforcement.caps import effective_cap, scope_limit
+from tenantcore.mailboxes import repository
+from tenantcore.mailboxes.errors import MailboxNotFound
+from tenantcore.mailboxes.schemas import UsageOut
+from tenantcore.tenants.service import require_tenant_row
+
+_LIST_OUTPUT_FIELDS = repository.LIST_FIELDS[:-1]  # all but usage_day
+_LIST_DAY_AT = len(_LIST_OUTPUT_FIELDS)
+
+
+def todays_count(sends_today: int, usage_day: str | None, today: str) -> int:
+    """Today's count; a counter the usage sync last wrote on an earlier UTC day is stale."""
+    if usage_day is not None and usage_day != today:
+        return 0
+    return sends_today
+
+
+def mailbox_list(connection: Connection, principal: Principal, tenant_id: str, today: str) -> bytes:
+    """The `MailboxList` document, serialized: every mailbox of the tenant, by domain and
+    address."""
+    tenant_pk, tenant_guid, tenant_name = require_tenant_row(connection, principal, tenant_id)
+    mailboxes = []
+    for row in repository.list_rows_on(connection, tenant_pk):
+        mailbox = dict(zip(_LIST_OUTPUT_FIELDS, row, strict=False))
+        if row[_LIST_DAY_AT] is not None and row[_LIST_DAY_AT] != today:
+            mailbox["sends_today"] = 0  # last counted on an earlier UTC day
+        mailbox["tenant_name"] = tenant_name
+        mailboxes.append(mailbox)
+    return orjson.dumps(
+        {"tenant_id": tenant_guid, "mailboxes": mailboxes, "count": len(mailboxes)},
+        option=JSON_OPTIONS,
+    )
+
+
+def _percent(sends: int, cap: int) -> float:
+    ratio = Decimal(sends * 100) / Decimal(cap)
+    return float(ratio.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def mailbox_usage(
+    connection: Connection, principal: Principal, tenant_id: str, mailbox_id: str, today: str
+) -> bytes:
+    """The `UsageOut` document, serialized: today's numbers from the mailbox row (filled by the
+    usage sync) measured against the cap that applies — the enforced one, else the mailbox's
+    own; with none, remaining and utilization are null."""
+    tenant_pk = require_tenant_row(connection, principal, tenant_id)[0]
+    row = repository.usage_row_on(connection, tenant_pk, mailbox_id)
+    if row is None:
+        raise MailboxNotFound
+    mailbox = dict(zip(repository.USAGE_FIELDS, row, strict=True))
+    policies = enforcement_repository.policy_limits_on(connection, tenant_pk)
+    own_limit = mailbox["daily_send_limit"]
+    effective = effective_cap(own_limit, scope_limit(mailbox["domain_name"], policies))
+    applicable = effective if effective is not None else own_limit
+    sends = todays_count(mailbox["sends_today"], mailbox["usage_day"], today)
+    usage = UsageOut(
+        mailbox_id=mailbox["id"],
+        primary_smtp=mailbox["primary_smtp"],
+        display_name=mailbox["display_name"],
+        account_enabled=mailbox["account_enabled"],
+        daily_send_limit=own_limit,
+        sends_today=sends,
+        remaining_sends=None if applicable is None else max(applicable - sends, 0),
+        is_blocked=mailbox["blocked_at"] is not None,
+        blocked_at=mailbox["blocked_at"],
+        utilization_pct=None if applicable is None else _percent(sends, applicable),
+        effective_send_limit=effective,
+        usage_synced_at=mailbox["usage_synced_at"],
+        status=mailbox["status"],
+    )
+    return usage.model_dump_json().encode()
