@@ -250,3 +250,25 @@ async def test_usage_block_state_and_stale_counters(api: Api) -> None:
         0.0,
     )
     assert (await one(api, tenant_id, SALES))["sends_today"] == 0
+
+
+async def test_usage_takes_the_domain_policy_over_the_tenant_wide_one(api: Api) -> None:
+    tenant_id, mailbox_id = await _ready_mailbox(api)
+    limits = f"/v1/tenants/{tenant_id}/mailbox-limits"
+    url = f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage"
+    assert (await api.http.post(limits, json={"daily_send_limit": 12})).status_code == 200
+    assert (await api.http.get(url)).json()["effective_send_limit"] == 12
+    domain_policy = {"daily_send_limit": 8, "domain_scope": DOMAIN}
+    assert (await api.http.post(limits, json=domain_policy)).status_code == 200
+    usage = (await api.http.get(url)).json()
+    assert usage["effective_send_limit"] == 8
+    assert usage["remaining_sends"] == 8
+
+
+async def test_usage_of_a_mailbox_on_another_of_my_tenants_is_not_found(api: Api) -> None:
+    tenant_id, mailbox_id = await _ready_mailbox(api)
+    other_tenant = await tenant_with_domain(api, "mail.globexcorp.com")
+    assert other_tenant != tenant_id
+    response = await api.http.get(f"/v1/tenants/{other_tenant}/mailboxes/{mailbox_id}/usage")
+    assert response.status_code == 404
+    assert response.json()["detail"]["code"] == "mailbox_not_found"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.domains.models import Domain
@@ -34,19 +33,6 @@ async def policies_of(session: AsyncSession, tenant_pk: str) -> list[Enforcement
         select(EnforcementPolicy).where(EnforcementPolicy.tenant_pk == tenant_pk)
     )
     return list(result.scalars())
-
-
-_POLICY_LIMITS = select(EnforcementPolicy.scope_key, EnforcementPolicy.daily_send_limit).where(
-    EnforcementPolicy.tenant_pk == bindparam("tenant_pk")
-)
-
-
-def policy_limits_on(connection: Connection, tenant_pk: str) -> dict[str, int]:
-    """{scope_key: daily_send_limit} of the tenant's policies, on a read connection."""
-    return {
-        str(scope): int(limit)
-        for scope, limit in connection.execute(_POLICY_LIMITS, {"tenant_pk": tenant_pk})
-    }
 
 
 async def enforceable_mailboxes(

@@ -14,14 +14,14 @@ from sqlalchemy.engine import Connection
 
 from tenantcore.accounts.service import Principal
 from tenantcore.core.reads import JSON_OPTIONS
-from tenantcore.enforcement import repository as enforcement_repository
 from tenantcore.enforcement.caps import effective_cap, scope_limit
+from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
 from tenantcore.mailboxes import repository
 from tenantcore.mailboxes.errors import MailboxNotFound
 from tenantcore.mailboxes.schemas import UsageOut
-from tenantcore.tenants.service import require_tenant_row
+from tenantcore.tenants.service import path_guid, require_tenant_row
 
-_LIST_OUTPUT_FIELDS = repository.LIST_FIELDS[:-1]  # all but usage_day
+_LIST_OUTPUT_FIELDS = repository.LIST_FIELDS[:-1]  # all but usage_day (and the tenant's name)
 _LIST_DAY_AT = len(_LIST_OUTPUT_FIELDS)
 
 
@@ -35,9 +35,12 @@ def todays_count(sends_today: int, usage_day: str | None, today: str) -> int:
 def mailbox_list(connection: Connection, principal: Principal, tenant_id: str, today: str) -> bytes:
     """The `MailboxList` document, serialized: every mailbox of the tenant, by domain and
     address."""
-    tenant_pk, tenant_guid, tenant_name = require_tenant_row(connection, principal, tenant_id)
+    tenant_guid = path_guid(tenant_id)
+    rows = repository.list_rows_on(connection, principal.account_id, tenant_guid)
+    # No rows: a tenant without mailboxes, or none of the caller's.
+    tenant_name = rows[0][-1] if rows else require_tenant_row(connection, principal, tenant_id)[2]
     mailboxes = []
-    for row in repository.list_rows_on(connection, tenant_pk):
+    for row in rows:
         mailbox = dict(zip(_LIST_OUTPUT_FIELDS, row, strict=False))
         if row[_LIST_DAY_AT] is not None and row[_LIST_DAY_AT] != today:
             mailbox["sends_today"] = 0  # last counted on an earlier UTC day
@@ -60,14 +63,24 @@ def mailbox_usage(
     """The `UsageOut` document, serialized: today's numbers from the mailbox row (filled by the
     usage sync) measured against the cap that applies — the enforced one, else the mailbox's
     own; with none, remaining and utilization are null."""
-    tenant_pk = require_tenant_row(connection, principal, tenant_id)[0]
-    row = repository.usage_row_on(connection, tenant_pk, mailbox_id)
+    row = repository.usage_row_on(
+        connection, principal.account_id, path_guid(tenant_id), mailbox_id
+    )
     if row is None:
+        require_tenant_row(connection, principal, tenant_id)  # tenant_not_found first
         raise MailboxNotFound
     mailbox = dict(zip(repository.USAGE_FIELDS, row, strict=True))
-    policies = enforcement_repository.policy_limits_on(connection, tenant_pk)
+    domain = mailbox["domain_name"]
+    policies = {
+        scope: limit
+        for scope, limit in (
+            (domain, mailbox["domain_ceiling"]),
+            (TENANT_WIDE_SCOPE, mailbox["tenant_ceiling"]),
+        )
+        if limit is not None
+    }
     own_limit = mailbox["daily_send_limit"]
-    effective = effective_cap(own_limit, scope_limit(mailbox["domain_name"], policies))
+    effective = effective_cap(own_limit, scope_limit(domain, policies))
     applicable = effective if effective is not None else own_limit
     sends = todays_count(mailbox["sends_today"], mailbox["usage_day"], today)
     usage = UsageOut(

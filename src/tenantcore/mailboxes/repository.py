@@ -6,14 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Row, and_, bindparam, literal, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.core.reads import as_stored
 from tenantcore.domains.models import Domain
+from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementPolicy
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus
+from tenantcore.tenants.models import Tenant
+
+AnyRow = Row[*tuple[Any, ...]]
 
 # PostgreSQL's deadlock_detected: two requests each holding a slot the other one wants.
 _DEADLOCK = "40P01"
@@ -71,17 +75,25 @@ _LIST_COLUMNS = [
 ]
 
 
+# The read queries find the tenant by the caller's account and the tenant's GUID themselves,
+# saving the separate tenant lookup (a round trip on PostgreSQL) whenever they find rows.
+_CALLERS_TENANT = (
+    Tenant.tenant_id == bindparam("tenant_guid"),
+    Tenant.account_id == bindparam("account_id"),
+)
 _LIST = (
-    select(*_LIST_COLUMNS)
+    select(*_LIST_COLUMNS, Tenant.tenant_name)
     .join(Domain, Domain.id == Mailbox.domain_pk)
-    .where(Mailbox.tenant_pk == bindparam("tenant_pk"))
+    .join(Tenant, Tenant.id == Mailbox.tenant_pk)
+    .where(*_CALLERS_TENANT)
     .order_by(Domain.domain_name, Mailbox.primary_smtp)
 )
 
 
-def list_rows_on(connection: Connection, tenant_pk: str) -> Sequence[Row[Any]]:
-    """The tenant's mailboxes as plain rows (`LIST_FIELDS`), by domain then address."""
-    return connection.execute(_LIST, {"tenant_pk": tenant_pk}).all()
+def list_rows_on(connection: Connection, account_id: str, tenant_guid: str) -> Sequence[AnyRow]:
+    """The account's tenant's mailboxes as plain rows (`LIST_FIELDS` + the tenant's name), by
+    domain then address. No rows: no mailboxes, or no such tenant."""
+    return connection.execute(_LIST, {"tenant_guid": tenant_guid, "account_id": account_id}).all()
 
 
 # The columns of the usage response's source, in `USAGE_FIELDS` order.
@@ -97,23 +109,43 @@ USAGE_FIELDS = (
     "usage_synced_at",
     "status",
     "domain_name",
+    "domain_ceiling",
+    "tenant_ceiling",
 )
+
+
+def _ceiling(scope: ColumnElement[str]) -> ColumnElement[int | None]:
+    """The daily limit of the tenant's enforcement policy for `scope`, if it has one."""
+    return (
+        select(EnforcementPolicy.daily_send_limit)
+        .where(
+            EnforcementPolicy.tenant_pk == Mailbox.tenant_pk, EnforcementPolicy.scope_key == scope
+        )
+        .scalar_subquery()
+    )
+
+
 _USAGE = (
     select(
-        *(
-            Domain.domain_name if name == "domain_name" else getattr(Mailbox, name)
-            for name in USAGE_FIELDS
-        )
+        *(getattr(Mailbox, name) for name in USAGE_FIELDS[:-3]),
+        Domain.domain_name,
+        _ceiling(Domain.domain_name.expression),
+        _ceiling(literal(TENANT_WIDE_SCOPE)),
     )
     .join(Domain, Domain.id == Mailbox.domain_pk)
-    .where(Mailbox.tenant_pk == bindparam("tenant_pk"), Mailbox.id == bindparam("mailbox_id"))
+    .join(Tenant, Tenant.id == Mailbox.tenant_pk)
+    .where(*_CALLERS_TENANT, Mailbox.id == bindparam("mailbox_id"))
 )
 
 
-def usage_row_on(connection: Connection, tenant_pk: str, mailbox_id: str) -> Row[Any] | None:
-    """The mailbox's `USAGE_FIELDS`, or None when the tenant has no such mailbox."""
+def usage_row_on(
+    connection: Connection, account_id: str, tenant_guid: str, mailbox_id: str
+) -> AnyRow | None:
+    """The mailbox's `USAGE_FIELDS` (with the ceilings of the policies of its domain and of
+    its tenant), or None when the account's tenant has no such mailbox or there is no such
+    tenant."""
     return connection.execute(
-        _USAGE, {"tenant_pk": tenant_pk, "mailbox_id": mailbox_id}
+        _USAGE, {"tenant_guid": tenant_guid, "account_id": account_id, "mailbox_id": mailbox_id}
     ).one_or_none()
 
 

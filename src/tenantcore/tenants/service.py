@@ -37,7 +37,7 @@ def normalise_guid(value: str) -> str:
         raise InvalidTenantId from None
 
 
-def _path_guid(tenant_id: str) -> str:
+def path_guid(tenant_id: str) -> str:
     """A tenant id from a path: not a GUID names no tenant."""
     try:
         return str(uuid.UUID(tenant_id))
@@ -47,7 +47,7 @@ def _path_guid(tenant_id: str) -> str:
 
 async def require_tenant(session: AsyncSession, principal: Principal, tenant_id: str) -> Tenant:
     """The caller's tenant, or `tenant_not_found` (another account's looks exactly missing)."""
-    tenant = await repository.owned(session, principal.account_id, _path_guid(tenant_id))
+    tenant = await repository.owned(session, principal.account_id, path_guid(tenant_id))
     if tenant is None:
         raise TenantNotFound
     return tenant
@@ -57,7 +57,7 @@ def require_tenant_row(
     connection: Connection, principal: Principal, tenant_id: str
 ) -> Row[str, str, str | None]:
     """`require_tenant` on a read connection: (id, tenant_id, tenant_name)."""
-    row = repository.owned_row_on(connection, principal.account_id, _path_guid(tenant_id))
+    row = repository.owned_row_on(connection, principal.account_id, path_guid(tenant_id))
     if row is None:
         raise TenantNotFound
     return row
