@@ -25,3 +25,19 @@ async def test_docs_page_is_served(api: Api) -> None:
     response = await api.http.get("/docs")
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+
+
+async def test_the_api_key_is_a_declared_bearer_scheme(api: Api) -> None:
+    """Clients generated from the schema, and /docs's Authorize button, send the key."""
+    schema = (await api.http.get("/openapi.json")).json()
+    scheme = schema["components"]["securitySchemes"]["ApiKey"]
+    assert scheme["type"] == "http"
+    assert scheme["scheme"].lower() == "bearer"
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            parameters = {p["name"].lower() for p in operation.get("parameters", [])}
+            assert "authorization" not in parameters, (method, path)
+            if path.startswith("/v1/") and "consent/callback" not in path:
+                assert operation.get("security") == [{"ApiKey": []}], (method, path)
+            else:
+                assert "security" not in operation, (method, path)

@@ -30,6 +30,7 @@ import uvicorn
 from fastapi import FastAPI
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.errors import FailureGroup
 
 from tenantcore import migrations
@@ -261,12 +262,23 @@ def _hit_known_resources(schema: schemathesis.BaseSchema, known: Known) -> None:
         )
 
 
+def _leaves_out_the_key(case: schemathesis.Case[Any]) -> bool:
+    """A negative case that drops the declared Authorization header: it must go without."""
+    headers = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None
+    if headers is None or headers.mode != GenerationMode.NEGATIVE:
+        return False
+    return "authorization" not in {name.lower() for name in case.headers or {}}
+
+
 def test_every_response_is_documented(
     live_api: LiveApi, api_schema: schemathesis.BaseSchema
 ) -> None:
     operations = [api_schema[path][method] for path in api_schema for method in api_schema[path]]
     assert len(operations) >= 17
     statuses: dict[str, Counter[int]] = {}
+    # Negative cases may leave out or spoil the declared bearer key (a 401 is right for those);
+    # a 401 for a request that carried the live key would mean the key check itself is wrong.
+    refused_live_key: list[str] = []
     failures: list[str] = []
     # Captured, not rendered: unconfigured structlog renders an unhandled error's traceback with
     # its locals (~5 s each), which makes shrinking a 500 crawl. Failures quote what was logged.
@@ -280,10 +292,17 @@ def test_every_response_is_documented(
             @SETTINGS
             @hypothesis.given(case=strategy)
             def fuzz(case: schemathesis.Case[Any]) -> None:
+                live_key = live_api.headers["Authorization"]
                 response = case.call_and_validate(
-                    base_url=live_api.url, session=session, headers=live_api.headers, timeout=30
+                    base_url=live_api.url,
+                    session=session,
+                    headers={} if _leaves_out_the_key(case) else live_api.headers,
+                    timeout=30,
                 )
                 statuses.setdefault(case.operation.label, Counter())[response.status_code] += 1
+                sent_key = response.request.headers.get("Authorization")
+                if response.status_code == 401 and sent_key == live_key:
+                    refused_live_key.append(case.operation.label)
                 if case.operation.path == "/v1/api-key/rotate" and response.status_code == 200:
                     live_api.key = response.json()["api_key"]  # the old key is revoked
 
@@ -303,8 +322,8 @@ def test_every_response_is_documented(
 
     if failures:
         pytest.fail(f"{len(failures)} operation(s) failed:\n\n" + "\n\n".join(failures))
-    # Not vacuous: every call was authenticated, and most operations got past their errors.
-    assert not [label for label, seen in statuses.items() if 401 in seen], statuses
+    # Not vacuous: the live key was always accepted, and most operations got past their errors.
+    assert not refused_live_key, refused_live_key
     reached = [label for label, seen in statuses.items() if any(200 <= s < 300 for s in seen)]
     assert len(reached) >= len(operations) // 2, statuses
 

@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +48,27 @@ SessionDep = Annotated[AsyncSession, Depends(write_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(read_session, scope="function")]
 
 
+class ApiKeyScheme(SecurityBase):
+    """Declares the API key as an HTTP bearer scheme in OpenAPI (so `/docs` can authorize
+    requests and clients generated from the schema send it) and hands the raw Authorization
+    header to `accounts.service`, which tells a missing key, a malformed header and a wrong
+    key apart (FastAPI's own `HTTPBearer` answers all three alike)."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(
+            bearerFormat="tc_live_ + 48 hex",
+            description="An API key from `tenantcore keys create`: "
+            "`Authorization: Bearer tc_live_…`.",
+        )
+        self.scheme_name = "ApiKey"
+
+    async def __call__(self, request: Request) -> str | None:
+        return request.headers.get("authorization")
+
+
+AuthorizationDep = Annotated[str | None, Depends(ApiKeyScheme())]
+
+
 def _within_rate(context: AppContext, principal: Principal) -> Principal:
     wait = context.rate_limiter.take(principal.key_id)
     if wait is not None:
@@ -56,7 +79,7 @@ def _within_rate(context: AppContext, principal: Principal) -> Principal:
 async def principal_for_write(
     context: ContextDep,
     session: SessionDep,
-    authorization: Annotated[str | None, Header()] = None,
+    authorization: AuthorizationDep,
 ) -> Principal:
     return _within_rate(context, await authenticate(session, authorization))
 
@@ -64,7 +87,7 @@ async def principal_for_write(
 async def principal_for_read(
     context: ContextDep,
     session: ReadSessionDep,
-    authorization: Annotated[str | None, Header()] = None,
+    authorization: AuthorizationDep,
 ) -> Principal:
     return _within_rate(context, await authenticate(session, authorization))
 
@@ -95,7 +118,7 @@ class Reader:
         return await self.context.reads.run(authenticated)
 
 
-async def reader(request: Request, authorization: Annotated[str | None, Header()] = None) -> Reader:
+async def reader(request: Request, authorization: AuthorizationDep) -> Reader:
     return Reader(request.app.state.context, authorization)
 
 
