@@ -150,3 +150,22 @@ async def test_path_parameters_out_of_shape_are_404s_not_errors(api: Api) -> Non
         response = await api.http.get(path)
         assert response.status_code in (400, 404, 405), (path, response.text)
         assert response.json()["detail"]["code"], path
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/v1/tenants/{tenant_id}", "DELETE, GET"),
+        ("DELETE", "/v1/tenants/{tenant_id}/mailboxes", "GET, POST"),
+        ("GET", "/v1/api-key/rotate", "POST"),
+        ("PUT", "/v1/tenants/{tenant_id}/mailbox-limits", "GET, POST"),
+    ],
+)
+async def test_a_method_the_path_lacks_is_405_with_every_allowed_method(
+    api: Api, method: str, path: str, allowed: str
+) -> None:
+    tenant_id = await tenant_with_domain(api)
+    response = await api.http.request(method, path.format(tenant_id=tenant_id))
+    assert response.status_code == 405
+    assert response.json()["detail"]["code"] == "method_not_allowed"
+    assert response.headers["Allow"] == allowed

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +84,22 @@ def _validation_message(exc: RequestValidationError) -> str:
     return f"{where}: {message}" if where else message
 
 
+def _allowed_methods(request: Request, default: str) -> str:
+    """Every method the API documents at the request's path. Starlette's 405 names only the
+    methods of the first route that matched the path, and each of our methods is a route of
+    its own. Read from the OpenAPI document (public, and built once); `default` for paths it
+    leaves out."""
+    state = request.app.state
+    if getattr(state, "methods_by_path", None) is None:
+        state.methods_by_path = [
+            (compile_path(path)[0], {method.upper() for method in operations})
+            for path, operations in request.app.openapi().get("paths", {}).items()
+        ]
+    path = request.scope["path"]
+    methods = {m for pattern, found in state.methods_by_path if pattern.match(path) for m in found}
+    return ", ".join(sorted(methods)) if methods else default
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:  # noqa: ARG001
@@ -97,7 +114,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(
-        request: Request,  # noqa: ARG001
+        request: Request,
         exc: StarletteHTTPException,
     ) -> JSONResponse:
         # 400 here is the framework refusing a body it cannot read (not UTF-8, say): the same
@@ -109,7 +126,11 @@ def install_error_handlers(app: FastAPI) -> None:
             413: "payload_too_large",
         }
         code = codes.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = dict(headers or {})
+            headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
+        return error_response(exc.status_code, code, str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
