@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from tenantcore.enforcement.schemas import EventPage
 from tenantcore.sandbox.server import SandboxServer
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
@@ -60,10 +61,16 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
         assert usage["sends_today"] == 2
         assert usage["is_blocked"] is True
         assert usage["blocked_at"] is not None
-        events = (await api.http.get("/v1/enforcement/events")).json()["events"]
+        page = (await api.http.get("/v1/enforcement/events")).json()
+        # Serialized straight from rows: exactly what the documented model says, formats too.
+        assert EventPage.model_validate(page).model_dump(mode="json") == page
+        events = page["events"]
         assert [(e["action_taken"], e["sent_count"], e["limit_value"]) for e in events] == [
             ("blocked", 2, 2)
         ]
+        assert events[0]["tenant_id"] == tenant_id
+        assert events[0]["mailbox_address"] == SALES
+        assert events[0]["created_at"].endswith("Z")
 
         clock = (await api.control.get("/_sandbox/clock")).json()["now"]
         now = datetime.fromisoformat(clock)

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, DateTime, event, type_coerce
+from sqlalchemy import ColumnElement, DateTime, Row, event, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import InstrumentedAttribute
@@ -41,6 +41,8 @@ from tenantcore.core.db import (
 )
 
 T = TypeVar("T")
+# A result row of any shape, as the read queries return them.
+AnyRow = Row[*tuple[Any, ...]]
 
 # Timestamps selected through `as_stored` are naive UTC on SQLite and UTC-aware on
 # PostgreSQL; either way orjson writes them as `…Z` with these options.

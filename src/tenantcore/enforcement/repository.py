@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantcore.core.reads import AnyRow, as_stored
 from tenantcore.domains.models import Domain
 from tenantcore.enforcement.models import (
     EnforcementEvent,
@@ -69,30 +72,51 @@ async def tenants_due(
     return list(result.scalars())
 
 
-async def events_page(
-    session: AsyncSession,
+# The columns of an event in the events response, in `EVENT_FIELDS` order.
+EVENT_FIELDS = (
+    "tenant_id",
+    "mailbox_address",
+    "action_taken",
+    "sent_count",
+    "limit_value",
+    "message",
+    "created_at",
+)
+_EVENT_COLUMNS = (
+    Tenant.tenant_id,
+    EnforcementEvent.mailbox_address,
+    EnforcementEvent.action,
+    EnforcementEvent.sent_count,
+    EnforcementEvent.limit_value,
+    EnforcementEvent.message,
+    as_stored(EnforcementEvent.created_at),
+)
+
+
+def events_page_on(
+    connection: Connection,
     account_id: str,
     *,
     tenant_pk: str | None,
     action: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[tuple[EnforcementEvent, str]], int]:
-    """Newest first, with each event's tenant GUID, and the total matching."""
+) -> tuple[Sequence[AnyRow], int]:
+    """A page of the account's events (`EVENT_FIELDS`), newest first, and the total matching."""
     conditions = [Tenant.account_id == account_id]
     if tenant_pk is not None:
         conditions.append(EnforcementEvent.tenant_pk == tenant_pk)
     if action is not None:
         conditions.append(EnforcementEvent.action == action)
-    base = (
-        select(EnforcementEvent, Tenant.tenant_id)
+    matching = (
+        select(*_EVENT_COLUMNS)
         .join(Tenant, Tenant.id == EnforcementEvent.tenant_pk)
         .where(*conditions)
     )
-    total = await session.scalar(select(func.count()).select_from(base.subquery()))
-    rows = await session.execute(
-        base.order_by(EnforcementEvent.created_at.desc(), EnforcementEvent.id)
+    total = connection.scalar(select(func.count()).select_from(matching.subquery()))
+    rows = connection.execute(
+        matching.order_by(EnforcementEvent.created_at.desc(), EnforcementEvent.id)
         .limit(limit)
         .offset(offset)
-    )
-    return [(event, str(guid)) for event, guid in rows.all()], int(total or 0)
+    ).all()
+    return rows, int(total or 0)

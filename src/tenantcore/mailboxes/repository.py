@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, literal, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, literal, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantcore.core.reads import as_stored
+from tenantcore.core.reads import AnyRow, as_stored
 from tenantcore.domains.models import Domain
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementPolicy
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus
 from tenantcore.tenants.models import Tenant
-
-AnyRow = Row[*tuple[Any, ...]]
 
 # PostgreSQL's deadlock_detected: two requests each holding a slot the other one wants.
 _DEADLOCK = "40P01"
