@@ -8,9 +8,12 @@ import smtplib
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from tenantcore.core.db import unit_of_work
 from tenantcore.enforcement.schemas import EventPage
 from tenantcore.sandbox.server import SandboxServer
+from tenantcore.tenants.models import Tenant
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
@@ -91,3 +94,26 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
         assert code == 250
     finally:
         await server.stop()
+
+
+async def test_the_next_sync_is_never_later_than_utc_midnight(api: Api) -> None:
+    """Blocks are released at the day boundary, not up to a sync interval after it."""
+    tenant_id = await tenant_with_domain(api)
+    assert (await provision(api, tenant_id, "sales")).status_code == 200
+    await api.worker.drain()
+    await api.advance_sandbox_clock(600)
+    await api.worker.drain()
+    assert (await one(api, tenant_id, SALES))["status"] == "ready"
+
+    now = datetime.fromisoformat((await api.control.get("/_sandbox/clock")).json()["now"])
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    # Two minutes before midnight, with syncs every five minutes.
+    assert api.context.settings.usage_sync_seconds == 300
+    await api.advance_sandbox_clock((midnight - timedelta(minutes=2) - now).total_seconds())
+    await api.worker.drain()
+    async with unit_of_work(api.context.sessionmaker, read_only=True) as session:
+        tenant = await session.scalar(select(Tenant).where(Tenant.tenant_id == tenant_id))
+    assert tenant is not None
+    assert tenant.last_sync_at is not None
+    assert tenant.last_sync_at >= midnight - timedelta(minutes=2)
+    assert tenant.next_sync_at == midnight

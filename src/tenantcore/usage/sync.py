@@ -1,6 +1,6 @@
 """Usage sync (DESIGN.md section 4, "Usage and blocking").
 
-Per tenant, every `usage_sync_seconds`: ONE message-trace query for the current UTC day (named
+Per tenant, every `usage_sync_seconds` and at every UTC midnight: ONE message-trace query for the current UTC day (named
 senders: the tenant's mailboxes; continued as Microsoft pages it) and one read of restricted
 senders — so Microsoft calls grow with tenants and trace pages, never with mailboxes. Then:
 - `sends_today` = today's traced recipients per mailbox (the unit Exchange's cap counts);
@@ -104,7 +104,12 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         policies = await enforcement_repository.policies_of(session, tenant_pk)
     limits = {policy.scope_key: policy.daily_send_limit for policy in policies}
     exchange = context.connector.exchange
-    next_sync = now + timedelta(seconds=context.settings.usage_sync_seconds)
+    # A sync runs at every UTC midnight too: Exchange lifts the day's blocks then, and the
+    # API should say so then, not up to an interval later.
+    next_sync = min(
+        now + timedelta(seconds=context.settings.usage_sync_seconds),
+        utc_midnight(now) + timedelta(days=1),
+    )
     budget = _TraceBudget.of(tenant, now)
     if mailboxes and budget.left <= 0:
         log.info("message-trace budget spent; usage sync waits", tenant_id=tenant.tenant_id)
