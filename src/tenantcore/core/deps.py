@@ -104,8 +104,8 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Reader:
     """A read-only request: `await reader.run(query)` authenticates the caller, applies the
-    rate limit and calls `query(connection, principal)`, all in one read transaction on a
-    read thread."""
+    rate limit and calls `query(connection, principal)`, all on one read-only connection on a
+    read thread (core/reads.py)."""
 
     context: AppContext
     authorization: str | None
