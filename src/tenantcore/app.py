@@ -13,6 +13,7 @@ from tenantcore.accounts.router import router as accounts_router
 from tenantcore.core.bodylimit import BodyLimit
 from tenantcore.core.context import AppContext
 from tenantcore.core.errors import ErrorEnvelope, install_error_handlers
+from tenantcore.core.head import HeadAsGet
 from tenantcore.domains.router import router as domains_router
 from tenantcore.enforcement.router import router as enforcement_router
 from tenantcore.mailboxes.router import router as mailboxes_router
@@ -59,6 +60,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(mailboxes_router)
     app.include_router(enforcement_router)
     app.add_middleware(BodyLimit, max_bytes=context.settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)  # outermost: everything inside sees a GET
     return app
 
 

@@ -155,10 +155,10 @@ async def test_path_parameters_out_of_shape_are_404s_not_errors(api: Api) -> Non
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("PUT", "/v1/tenants/{tenant_id}", "DELETE, GET"),
-        ("DELETE", "/v1/tenants/{tenant_id}/mailboxes", "GET, POST"),
+        ("PUT", "/v1/tenants/{tenant_id}", "DELETE, GET, HEAD"),
+        ("DELETE", "/v1/tenants/{tenant_id}/mailboxes", "GET, HEAD, POST"),
         ("GET", "/v1/api-key/rotate", "POST"),
-        ("PUT", "/v1/tenants/{tenant_id}/mailbox-limits", "GET, POST"),
+        ("PUT", "/v1/tenants/{tenant_id}/mailbox-limits", "GET, HEAD, POST"),
     ],
 )
 async def test_a_method_the_path_lacks_is_405_with_every_allowed_method(
@@ -169,3 +169,20 @@ async def test_a_method_the_path_lacks_is_405_with_every_allowed_method(
     assert response.status_code == 405
     assert response.json()["detail"]["code"] == "method_not_allowed"
     assert response.headers["Allow"] == allowed
+
+
+async def test_head_answers_as_get_without_a_body(api: Api) -> None:
+    tenant_id = await tenant_with_domain(api)
+    path = f"/v1/tenants/{tenant_id}/domains"
+    got = await api.http.get(path)
+    head = await api.http.head(path)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-length"] == str(len(got.content))
+    anonymous = await api.client(**{"X-Nothing": "1"}).head(path)
+    assert anonymous.status_code == 401
+    assert anonymous.content == b""
+    rotate = await api.http.head("/v1/api-key/rotate")
+    assert rotate.status_code == 405
+    assert rotate.headers["Allow"] == "POST"

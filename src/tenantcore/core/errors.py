@@ -97,6 +97,8 @@ def _allowed_methods(request: Request, default: str) -> str:
         ]
     path = request.scope["path"]
     methods = {m for pattern, found in state.methods_by_path if pattern.match(path) for m in found}
+    if "GET" in methods:
+        methods.add("HEAD")  # core/head.py
     return ", ".join(sorted(methods)) if methods else default
 
 
