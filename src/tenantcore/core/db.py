@@ -144,19 +144,17 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_pre_ping=True)
 
 
-def create_sync_engine(url: str, *, foreign_keys: bool = True, **pool: Any) -> Engine:
-    """A synchronous engine on the same database (Alembic, the read pool). SQLite gets the same
-    pragmas and BEGIN IMMEDIATE; `foreign_keys=False` is for migrations, whose batch table
-    rebuilds would otherwise cascade-delete child rows when they drop the old table. `pool`
-    (SQLAlchemy's pool arguments) defaults to no pooling."""
+def create_sync_engine(url: str, *, foreign_keys: bool = True) -> Engine:
+    """A synchronous engine on the same database (Alembic). SQLite gets the same pragmas and
+    BEGIN IMMEDIATE; `foreign_keys=False` is for migrations, whose batch table rebuilds would
+    otherwise cascade-delete child rows when they drop the old table."""
     url = sync_database_url(url)
-    pool = pool or {"poolclass": sa.NullPool}
     if is_sqlite(url):
         ensure_sqlite_directory(url)
-        engine = sa.create_engine(url, **pool)
+        engine = sa.create_engine(url, poolclass=sa.NullPool)
         _install_sqlite_hooks(engine, foreign_keys=foreign_keys)
         return engine
-    return sa.create_engine(url, **pool)
+    return sa.create_engine(url, poolclass=sa.NullPool)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
