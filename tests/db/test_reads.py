@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -186,3 +186,22 @@ def test_read_threads_default_by_database(tmp_path: Path) -> None:
 def test_settings_refuse_a_pool_without_threads() -> None:
     with pytest.raises(ValueError, match="read_threads"):
         Settings(read_threads=0)
+
+
+async def test_options_in_the_url_are_kept(migrated_database_url: str) -> None:
+    if is_sqlite(migrated_database_url):
+        pytest.skip("libpq connection options are a PostgreSQL matter")
+    url = make_url(migrated_database_url).update_query_dict(
+        {"options": "-c application_name=tenantcore-reads-test"}
+    )
+    reads = ReadPool(url.render_as_string(hide_password=False), threads=1)
+    try:
+        shown = await reads.run(
+            lambda connection: [
+                connection.scalar(sa.text(f"SHOW {name}"))
+                for name in ("application_name", "default_transaction_read_only", "timezone")
+            ]
+        )
+    finally:
+        reads.close()
+    assert shown == ["tenantcore-reads-test", "on", "UTC"]

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement, DateTime, Row, event, type_coerce
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -62,8 +62,17 @@ def _read_only_engine(database_url: str, threads: int) -> Engine:
     url = sync_database_url(database_url)
     pool = {"pool_size": threads, "max_overflow": 0, "isolation_level": "AUTOCOMMIT"}
     if not is_sqlite(url):
-        # Every implicit transaction read-only; timestamps come back in UTC.
-        options = "-c default_transaction_read_only=on -c timezone=UTC"
+        # Every implicit transaction read-only; timestamps come back in UTC. Added to any
+        # `options` the URL carries (a search_path, say), which connect_args would replace.
+        given = make_url(url).query.get("options")
+        options = " ".join(
+            part
+            for part in (
+                given if isinstance(given, str) else None,
+                "-c default_transaction_read_only=on -c timezone=UTC",
+            )
+            if part
+        )
         return sa.create_engine(url, connect_args={"options": options}, **pool)
     ensure_sqlite_directory(url)
     engine = sa.create_engine(url, **pool)
