@@ -18,6 +18,7 @@ from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
     PASSWORD,
+    faults,
     one,
     provision,
     smtp_send,
@@ -119,3 +120,51 @@ async def test_the_next_sync_is_never_later_than_utc_midnight(api: Api) -> None:
     assert tenant.last_sync_at is not None
     assert tenant.last_sync_at >= midnight - timedelta(minutes=2)
     assert tenant.next_sync_at == midnight
+
+
+async def test_a_failed_exchange_read_retries_soon_and_keeps_the_trace_spend(api: Api) -> None:
+    tenant_id = await tenant_with_domain(api)
+    assert (await provision(api, tenant_id, "sales")).status_code == 200
+    await api.worker.drain()
+    await api.advance_sandbox_clock(600)
+    await api.worker.drain()
+    before = await _tenant_row(api, tenant_id)
+    assert before.last_sync_at is not None
+
+    # The trace answers; the restricted-senders read fails for good.
+    await faults(
+        api,
+        {
+            "host": "exchange",
+            "operation": "Get-BlockedSenderAddress",
+            "error_rate": 1.0,
+            "error_statuses": [503],
+            "retry_after_seconds": 0,
+        },
+    )
+    await api.advance_sandbox_clock(301)
+    await api.worker.drain()
+    failed = await _tenant_row(api, tenant_id)
+    now = datetime.fromisoformat((await api.control.get("/_sandbox/clock")).json()["now"])
+    assert failed.last_sync_at == before.last_sync_at, "nothing recorded from a half-read"
+    assert failed.next_sync_at is not None
+    assert now < failed.next_sync_at <= now + timedelta(seconds=60)
+    # The trace query it made is counted against Microsoft's limit all the same.
+    assert failed.trace_window_started_at is not None
+    assert failed.trace_window_started_at > before.last_sync_at
+    assert failed.trace_queries_in_window == 1
+
+    await faults(api)
+    await api.advance_sandbox_clock(61)
+    await api.worker.drain()
+    recovered = await _tenant_row(api, tenant_id)
+    assert recovered.last_sync_at is not None
+    assert recovered.last_sync_at > before.last_sync_at
+    assert recovered.trace_queries_in_window == 2
+
+
+async def _tenant_row(api: Api, tenant_id: str) -> Tenant:
+    async with unit_of_work(api.context.sessionmaker, read_only=True) as session:
+        tenant = await session.scalar(select(Tenant).where(Tenant.tenant_id == tenant_id))
+    assert tenant is not None
+    return tenant

@@ -17,6 +17,7 @@ transactions; the results are written in one unit of work.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementAction, 
 from tenantcore.mailboxes.models import Mailbox, MailboxUsageDay
 from tenantcore.microsoft.errors import MicrosoftError, NotFound
 from tenantcore.microsoft.exchange.trace import TraceBudgetExhausted
+from tenantcore.microsoft.models import MessageTraceRow
 from tenantcore.tenants.models import Tenant
 from tenantcore.usage import repository
 
@@ -115,31 +117,11 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         log.info("message-trace budget spent; usage sync waits", tenant_id=tenant.tenant_id)
         await _reschedule(context, tenant_pk, budget.renews_at)
         return
-    try:
-        rows, queries = (
-            await exchange.message_trace(
-                tenant.tenant_id,
-                start=utc_midnight(now),
-                end=now,
-                senders=[mailbox.primary_smtp for mailbox, _ in mailboxes],
-                max_queries=budget.left,
-            )
-            if mailboxes
-            else ([], 0)
-        )
-        budget.spent += queries
-        restricted = {
-            b.sender_address.lower() for b in await exchange.list_blocked_senders(tenant.tenant_id)
-        }
-    except TraceBudgetExhausted as exc:
-        budget.spent += exc.queries
-        log.warning("message trace too long for the budget", tenant_id=tenant.tenant_id)
-        await _reschedule(context, tenant_pk, budget.renews_at, budget)
+    senders = [mailbox.primary_smtp for mailbox, _ in mailboxes]
+    read = await _read_exchange(context, tenant, senders, now, budget)
+    if read is None:
         return
-    except MicrosoftError as exc:
-        log.warning("usage sync failed", tenant_id=tenant.tenant_id, error=str(exc))
-        await _reschedule(context, tenant_pk, now + RETRY_AFTER_FAILURE)
-        return
+    rows, restricted = read
     traced = Counter(
         row.sender_address.lower() for row in rows if row.status.lower() in _SENT_STATUSES
     )
@@ -175,6 +157,55 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         switch = exchange_sync.switch_for(scopes[address], initial)
         await _quietly(exchange.add_group_member(tenant.tenant_id, switch.group_name, address))
     await _record(context, tenant_pk, plan, now, today, next_sync, budget)
+
+
+async def _read_exchange(
+    context: AppContext,
+    tenant: Tenant,
+    senders: list[str],
+    now: datetime,
+    budget: _TraceBudget,
+) -> tuple[list[MessageTraceRow], set[str]] | None:
+    """Today's trace rows of `senders` and the restricted senders, both read at once (a
+    tenant's Exchange takes 3 concurrent calls, so a sync waits for one round trip, not two).
+    The queries the trace spent count against the budget whatever else happens. None: the
+    sync cannot go on and is rescheduled."""
+    exchange = context.connector.exchange
+    trace = (
+        exchange.message_trace(
+            tenant.tenant_id,
+            start=utc_midnight(now),
+            end=now,
+            senders=senders,
+            max_queries=budget.left,
+        )
+        if senders
+        else _no_trace()
+    )
+    traced, blocked = await asyncio.gather(
+        trace, exchange.list_blocked_senders(tenant.tenant_id), return_exceptions=True
+    )
+    if isinstance(traced, TraceBudgetExhausted):
+        budget.spent += traced.queries
+        log.warning("message trace too long for the budget", tenant_id=tenant.tenant_id)
+        await _reschedule(context, tenant.id, budget.renews_at, budget)
+        return None
+    if not isinstance(traced, BaseException):
+        budget.spent += traced[1]
+    failure = traced if isinstance(traced, BaseException) else blocked
+    if isinstance(failure, MicrosoftError):
+        log.warning("usage sync failed", tenant_id=tenant.tenant_id, error=str(failure))
+        await _reschedule(context, tenant.id, now + RETRY_AFTER_FAILURE, budget)
+        return None
+    if isinstance(traced, BaseException):
+        raise traced
+    if isinstance(blocked, BaseException):
+        raise blocked
+    return traced[0], {b.sender_address.lower() for b in blocked}
+
+
+async def _no_trace() -> tuple[list[MessageTraceRow], int]:
+    return [], 0
 
 
 async def _quietly(call: Awaitable[object]) -> None:
