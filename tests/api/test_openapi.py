@@ -41,3 +41,19 @@ async def test_the_api_key_is_a_declared_bearer_scheme(api: Api) -> None:
                 assert operation.get("security") == [{"ApiKey": []}], (method, path)
             else:
                 assert "security" not in operation, (method, path)
+
+
+async def test_fields_checked_by_the_service_still_say_what_they_accept(api: Api) -> None:
+    """Caps and names are validated in the service (for the seed's error codes), yet clients
+    generated from the schema must know the ranges."""
+    components = (await api.http.get("/openapi.json")).json()["components"]["schemas"]
+    update = components["MailboxUpdate"]["properties"]
+    assert {"type": "integer", "minimum": 1, "maximum": 25} in update["daily_send_limit"]["anyOf"]
+    assert {"type": "null"} in update["daily_send_limit"]["anyOf"]
+    assert update["display_name"]["type"] == "string"
+    assert (update["display_name"]["minLength"], update["display_name"]["maxLength"]) == (1, 256)
+    policy = components["PolicySet"]
+    assert policy["required"] == ["daily_send_limit"]
+    limit = policy["properties"]["daily_send_limit"]
+    assert (limit["type"], limit["minimum"], limit["maximum"]) == ("integer", 1, 25)
+    assert "default" not in limit

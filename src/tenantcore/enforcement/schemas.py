@@ -5,15 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from tenantcore.core.openapi import accepts
 
 
 class PolicySet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["daily_send_limit"]})
 
-    # Validated by the service so a bad value gets the seed's `invalid_send_limit`.
-    daily_send_limit: Any = None
-    domain_scope: str | None = None
+    # Validated by the service so a bad value gets the seed's `invalid_send_limit`; the schema
+    # still tells clients what is accepted.
+    daily_send_limit: Any = Field(
+        default=None,
+        description="The daily send cap (1-25) for every mailbox in the scope.",
+        json_schema_extra=accepts({"type": "integer", "minimum": 1, "maximum": 25}),
+    )
+    domain_scope: str | None = Field(
+        default=None,
+        description="A registered domain of the tenant; omitted or null: the whole tenant.",
+    )
 
 
 class PolicyOut(BaseModel):

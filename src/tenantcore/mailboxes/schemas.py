@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from tenantcore.core.openapi import accepts
+
 
 class MailboxRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -114,12 +116,21 @@ class MailboxUpdate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    display_name: Any = Field(default=None, description="New display name (1-256 characters).")
+    # Typed as Any so the service, not the framework, refuses bad values with the seed's codes;
+    # the schema still tells clients what is accepted.
+    display_name: Any = Field(
+        default=None,
+        description="New display name (1-256 characters).",
+        json_schema_extra=accepts({"type": "string", "minLength": 1, "maxLength": 256}),
+    )
     daily_send_limit: Any = Field(
         default=None,
         description="Daily send cap between 1 and 25; null removes the mailbox's own cap. "
         "Stored in TenantCore; enforced in Exchange where a mailbox-limits policy covers the "
         "mailbox's domain.",
+        json_schema_extra=accepts(
+            {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 25}, {"type": "null"}]}
+        ),
     )
 
 
