@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from tenantcore.core.db import unit_of_work
 from tenantcore.enforcement.schemas import EventPage
+from tenantcore.mailboxes.models import MailboxUsageDay
 from tenantcore.sandbox.server import SandboxServer
 from tenantcore.tenants.models import Tenant
 from tests.api.conftest import Api
@@ -91,6 +92,17 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
             for e in (await api.http.get("/v1/enforcement/events")).json()["events"]
         ]
         assert actions == ["unblocked", "blocked"]
+        # The finished day is kept before the counter resets.
+        async with unit_of_work(api.context.sessionmaker, read_only=True) as session:
+            history = (
+                await session.scalars(
+                    select(MailboxUsageDay).where(MailboxUsageDay.mailbox_pk == mailbox["id"])
+                )
+            ).all()
+        assert [(h.day, h.sends, h.limit_value) for h in history] == [
+            (now.date().isoformat(), 2, 2)
+        ]
+        assert history[0].blocked_at is not None
         code, _ = await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
         assert code == 250
     finally:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.domains.models import Domain
@@ -26,12 +27,59 @@ async def tenants_due(
     return list(result.scalars())
 
 
-async def synced_mailboxes(session: AsyncSession, tenant_pk: str) -> list[tuple[Mailbox, str]]:
-    """The tenant's mailboxes that exist in Exchange, with their domain names."""
-    result = await session.execute(
-        select(Mailbox, Domain.domain_name)
-        .join(Domain, Domain.id == Mailbox.domain_pk)
-        .where(Mailbox.tenant_pk == tenant_pk, Mailbox.status == MailboxStatus.READY)
-        .order_by(Mailbox.primary_smtp)
+class SyncedMailbox(NamedTuple):
+    """What the usage sync reads of a mailbox: plain columns, not an ORM object (the sync
+    reads every mailbox of every tenant twice per cycle)."""
+
+    id: str
+    primary_smtp: str
+    domain_name: str
+    daily_send_limit: int | None
+    sends_today: int
+    usage_day: str | None
+    blocked_at: datetime | None
+
+
+_SYNCED = (
+    select(
+        Mailbox.id,
+        Mailbox.primary_smtp,
+        Domain.domain_name,
+        Mailbox.daily_send_limit,
+        Mailbox.sends_today,
+        Mailbox.usage_day,
+        Mailbox.blocked_at,
     )
-    return [(mailbox, str(domain)) for mailbox, domain in result.all()]
+    .join(Domain, Domain.id == Mailbox.domain_pk)
+    .where(Mailbox.tenant_pk == bindparam("tenant_pk"), Mailbox.status == MailboxStatus.READY)
+    .order_by(Mailbox.primary_smtp)
+)
+
+
+async def synced_mailboxes(session: AsyncSession, tenant_pk: str) -> list[SyncedMailbox]:
+    """The tenant's mailboxes that exist in Exchange."""
+    result = await session.execute(_SYNCED, {"tenant_pk": tenant_pk})
+    return [SyncedMailbox(*row) for row in result]
+
+
+# The table, not the mapped class: a Core executemany, where the ORM would treat an update
+# with a list of parameters as its own bulk operation.
+_MAILBOX = Mailbox.metadata.tables[Mailbox.__tablename__]
+_RECORD_USAGE = (
+    update(_MAILBOX)
+    .where(_MAILBOX.c.id == bindparam("mailbox_pk"))
+    .values(
+        sends_today=bindparam("sends_today"),
+        usage_day=bindparam("usage_day"),
+        usage_synced_at=bindparam("usage_synced_at"),
+        blocked_at=bindparam("blocked_at"),
+    )
+)
+
+
+async def record_usage(session: AsyncSession, rows: list[dict[str, object]]) -> None:
+    """Write each mailbox's synced numbers (`mailbox_pk`, `sends_today`, `usage_day`,
+    `usage_synced_at`, `blocked_at`): one executemany, not an ORM flush per object."""
+    if rows:
+        connection = await session.connection()
+        await connection.execute(_RECORD_USAGE, rows)

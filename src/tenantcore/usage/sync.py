@@ -32,12 +32,13 @@ from tenantcore.enforcement import exchange_sync
 from tenantcore.enforcement import repository as enforcement_repository
 from tenantcore.enforcement.caps import effective_cap, scope_limit
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementAction, EnforcementEvent
-from tenantcore.mailboxes.models import Mailbox, MailboxUsageDay
+from tenantcore.mailboxes.models import MailboxUsageDay
 from tenantcore.microsoft.errors import MicrosoftError, NotFound
 from tenantcore.microsoft.exchange.trace import TraceBudgetExhausted
 from tenantcore.microsoft.models import MessageTraceRow
 from tenantcore.tenants.models import Tenant
 from tenantcore.usage import repository
+from tenantcore.usage.repository import SyncedMailbox
 
 log = structlog.get_logger(__name__)
 
@@ -117,7 +118,7 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         log.info("message-trace budget spent; usage sync waits", tenant_id=tenant.tenant_id)
         await _reschedule(context, tenant_pk, budget.renews_at)
         return
-    senders = [mailbox.primary_smtp for mailbox, _ in mailboxes]
+    senders = [mailbox.primary_smtp for mailbox in mailboxes]
     read = await _read_exchange(context, tenant, senders, now, budget)
     if read is None:
         return
@@ -126,7 +127,8 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         row.sender_address.lower() for row in rows if row.status.lower() in _SENT_STATUSES
     )
     plan = _Plan()
-    for mailbox, domain in mailboxes:
+    for mailbox in mailboxes:
+        domain = mailbox.domain_name
         address = mailbox.primary_smtp.lower()
         plan.sends[address] = traced[address]
         blocked_at = mailbox.blocked_at
@@ -144,8 +146,10 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         ):
             plan.block[address] = (traced[address], cap)
     scopes = {
-        mailbox.primary_smtp.lower(): domain if domain in limits else TENANT_WIDE_SCOPE
-        for mailbox, domain in mailboxes
+        mailbox.primary_smtp.lower(): (
+            mailbox.domain_name if mailbox.domain_name in limits else TENANT_WIDE_SCOPE
+        )
+        for mailbox in mailboxes
     }
     initial = tenant.tenant_domain or ""
     for address in plan.release:
@@ -250,10 +254,14 @@ async def _record(
         tenant.last_sync_at = now
         tenant.next_sync_at = next_sync
         _keep_budget(tenant, budget)
-        for mailbox, _ in await repository.synced_mailboxes(session, tenant_pk):
+        # Read again inside this transaction: what another sync or a restart left is what
+        # the events and the blocks are decided against.
+        updates: list[dict[str, object]] = []
+        for mailbox in await repository.synced_mailboxes(session, tenant_pk):
             address = mailbox.primary_smtp.lower()
             if address not in plan.sends:
                 continue  # became ready after the trace query: next cycle
+            blocked_at = mailbox.blocked_at
             if address in plan.rollover:
                 _close_day(session, mailbox, plan.caps.get(address))
             if address in plan.release:
@@ -267,13 +275,10 @@ async def _record(
                         "Daily limit window reset at 00:00 UTC; sending resumed.",
                     )
                 )
-                mailbox.blocked_at = None
-            mailbox.sends_today = plan.sends[address]
-            mailbox.usage_day = today
-            mailbox.usage_synced_at = now
-            if address in plan.block and mailbox.blocked_at is None:
+                blocked_at = None
+            if address in plan.block and blocked_at is None:
                 sent, cap = plan.block[address]
-                mailbox.blocked_at = now
+                blocked_at = now
                 session.add(
                     _event(
                         tenant_pk,
@@ -284,9 +289,19 @@ async def _record(
                         f"Daily send limit of {cap} reached; blocked until 00:00 UTC.",
                     )
                 )
+            updates.append(
+                {
+                    "mailbox_pk": mailbox.id,
+                    "sends_today": plan.sends[address],
+                    "usage_day": today,
+                    "usage_synced_at": now,
+                    "blocked_at": blocked_at,
+                }
+            )
+        await repository.record_usage(session, updates)
 
 
-def _close_day(session: AsyncSession, mailbox: Mailbox, cap: int | None) -> None:
+def _close_day(session: AsyncSession, mailbox: SyncedMailbox, cap: int | None) -> None:
     """Keep the finished day's numbers before the counter resets."""
     assert mailbox.usage_day is not None
     session.add(
@@ -301,7 +316,7 @@ def _close_day(session: AsyncSession, mailbox: Mailbox, cap: int | None) -> None
 
 
 def _event(
-    tenant_pk: str, mailbox: Mailbox, action: str, sent: int, cap: int | None, message: str
+    tenant_pk: str, mailbox: SyncedMailbox, action: str, sent: int, cap: int | None, message: str
 ) -> EnforcementEvent:
     return EnforcementEvent(
         tenant_pk=tenant_pk,
