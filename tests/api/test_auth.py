@@ -7,6 +7,7 @@ from sqlalchemy import select
 from tenantcore.accounts.models import ApiKey
 from tenantcore.core.db import unit_of_work
 from tests.api.conftest import Api
+from tests.api.mailbox_support import provision, tenant_with_domain
 
 
 async def test_missing_header_is_missing_api_key(api: Api) -> None:
@@ -51,3 +52,28 @@ async def test_rotation_replaces_the_key_at_once(api: Api) -> None:
     assert old.status_code == 401
     assert old.json()["detail"]["code"] == "invalid_api_key"
     assert (await api.client(new_key).get("/v1/tenants")).status_code == 200
+
+
+async def test_the_read_pool_endpoints_authenticate_alike(api: Api) -> None:
+    """The mailbox list, usage and events authenticate on the read pool (core/reads.py), not
+    through a session: the same three failures, and a rotated-out key is refused at once."""
+    tenant_id = await tenant_with_domain(api)
+    provisioned = await provision(api, tenant_id, "sales")
+    mailbox_id = provisioned.json()["results"][0]["mailbox_id"]
+    paths = (
+        f"/v1/tenants/{tenant_id}/mailboxes",
+        f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage",
+        "/v1/enforcement/events",
+    )
+    rotated = (await api.http.post("/v1/api-key/rotate")).json()["api_key"]
+    for path in paths:
+        assert (await api.client(rotated).get(path)).status_code == 200, path
+        for client, code in (
+            (api.client(**{"X-Other": "1"}), "missing_api_key"),
+            (api.client(Authorization="Basic abc"), "invalid_auth_header"),
+            (api.client("tc_live_" + "0" * 48), "invalid_api_key"),
+            (api.client(api.key), "invalid_api_key"),  # the key before the rotation
+        ):
+            response = await client.get(path)
+            assert response.status_code == 401, (path, code)
+            assert response.json()["detail"]["code"] == code, path

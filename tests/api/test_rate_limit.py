@@ -72,3 +72,20 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     settings = Settings()
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     assert (limiter.rate, limiter.burst) == (1.5, 15.0)
+
+
+async def test_the_read_pool_endpoints_count_against_the_same_budget(api: Api) -> None:
+    tenant_id = await api.connect_tenant()
+    clock = ManualClock()
+    api.context.rate_limiter = RateLimiter(per_minute=30, burst=3, clock=clock)
+    mailboxes = f"/v1/tenants/{tenant_id}/mailboxes"
+    assert (await api.http.get(mailboxes)).status_code == 200
+    assert (await api.http.get("/v1/enforcement/events")).status_code == 200
+    assert (await api.http.get("/v1/tenants")).status_code == 200
+    for path in (mailboxes, "/v1/enforcement/events"):
+        limited = await api.http.get(path)
+        assert limited.status_code == 429, path
+        assert limited.json()["detail"]["code"] == "rate_limited"
+        assert limited.headers["Retry-After"] == "2"
+    clock.now += 2.0
+    assert (await api.http.get(mailboxes)).status_code == 200
