@@ -2,8 +2,8 @@
 
 Per tenant, every `usage_sync_seconds` and at every UTC midnight: ONE message-trace query for
 the current UTC day (named senders: the tenant's mailboxes; continued as Microsoft pages it) and
-one read of restricted senders, at once — so Microsoft calls grow with tenants and trace pages, never
-with mailboxes. Then:
+one read of restricted senders, at once — so Microsoft calls grow with tenants and trace pages,
+never with mailboxes. Then:
 - `sends_today` = today's traced recipients per mailbox (the unit Exchange's cap counts);
 - an enforced mailbox that Exchange restricted, or whose count reached its effective cap, is put
   in its scope's blocking group (the switch), gets `blocked_at`, and one `blocked` event;
