@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,15 @@ class Api:
     async def advance_sandbox_clock(self, seconds: float) -> None:
         response = await self.control.post("/_sandbox/clock", json={"advance_seconds": seconds})
         response.raise_for_status()
+
+    async def move_sandbox_clock_to_hour(self, hour: int) -> None:
+        """Advance the sandbox clock to the next HH:00 UTC, so a test's timeline never
+        straddles midnight by accident (whatever the hour the suite runs at)."""
+        now = datetime.fromisoformat((await self.control.get("/_sandbox/clock")).json()["now"])
+        target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+        if target <= now:
+            target += timedelta(days=1)
+        await self.advance_sandbox_clock((target - now).total_seconds())
 
 
 @contextlib.asynccontextmanager

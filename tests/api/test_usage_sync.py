@@ -30,6 +30,7 @@ SALES = f"sales@{DOMAIN}"
 
 
 async def test_cap_block_event_and_midnight_release(api: Api) -> None:
+    await api.move_sandbox_clock_to_hour(10)  # the day's sends and sync well before midnight
     tenant_id = await tenant_with_domain(api)
     assert (await provision(api, tenant_id, "sales")).status_code == 200
     await api.worker.drain()
