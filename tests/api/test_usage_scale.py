@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 
+import pytest
+
 from tenantcore.microsoft.exchange.trace import MAX_PAGE_SIZE
 from tenantcore.sandbox.server import SandboxServer
 from tenantcore.usage.sync import TRACE_WINDOW
@@ -138,6 +140,12 @@ def _send_to_many(port: int, ca_pem: str, address: str, batches: list[list[str]]
             message.set_content(f"Campaign message {number}.")
             refused = client.send_message(message, to_addrs=recipients)
             assert refused == {}, refused
+
+
+@pytest.fixture(autouse=True)
+async def _far_from_midnight(api: Api) -> None:
+    """Counts are per UTC day: keep each test's timeline inside one, whatever the hour."""
+    await api.move_sandbox_clock_to_hour(10)
 
 
 async def test_sync_calls_grow_with_tenants_not_mailboxes(api: Api) -> None:

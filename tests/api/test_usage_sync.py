@@ -143,6 +143,7 @@ async def test_the_next_sync_is_never_later_than_utc_midnight(api: Api) -> None:
 
 
 async def test_a_failed_exchange_read_retries_soon_and_keeps_the_trace_spend(api: Api) -> None:
+    await api.move_sandbox_clock_to_hour(10)  # one trace window, one UTC day
     tenant_id = await tenant_with_domain(api)
     assert (await provision(api, tenant_id, "sales")).status_code == 200
     await api.worker.drain()
