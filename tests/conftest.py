@@ -19,6 +19,15 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
 
 
+def seconds_until_hour(now: datetime, hour: int) -> float:
+    """Seconds from `now` to the next HH:00 UTC after it (tests move the sandbox clock there so
+    their timeline never straddles midnight, whatever the hour the suite runs at)."""
+    target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if target <= now:
+        target += timedelta(days=1)
+    return (target - now).total_seconds()
+
+
 @dataclass
 class SandboxTenant:
     tenant_id: str
@@ -112,10 +121,7 @@ class SandboxHarness:
         """Advance the sandbox clock to the next HH:00 UTC, so a test's timeline never
         straddles midnight by accident."""
         now = datetime.fromisoformat(self.http.get("/_sandbox/clock").json()["now"])
-        target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
-        if target <= now:
-            target += timedelta(days=1)
-        self.advance_clock((target - now).total_seconds())
+        self.advance_clock(seconds_until_hour(now, hour))
 
     def publish_dns(self, domain: str, records: list[dict[str, Any]]) -> None:
         self.http.put(f"/_sandbox/dns/{domain}", json={"records": records}).raise_for_status()

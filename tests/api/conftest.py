@@ -8,7 +8,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from tenantcore.core.db import unit_of_work
 from tenantcore.sandbox.app import create_sandbox_app
 from tenantcore.sandbox.context import Sandbox
 from tenantcore.settings import MicrosoftSettings, Settings
-from tests.conftest import fast_config
+from tests.conftest import fast_config, seconds_until_hour
 from tests.databases import scratch_database
 
 
@@ -74,14 +74,12 @@ class Api:
         response = await self.control.post("/_sandbox/clock", json={"advance_seconds": seconds})
         response.raise_for_status()
 
+    async def sandbox_now(self) -> datetime:
+        return datetime.fromisoformat((await self.control.get("/_sandbox/clock")).json()["now"])
+
     async def move_sandbox_clock_to_hour(self, hour: int) -> None:
-        """Advance the sandbox clock to the next HH:00 UTC, so a test's timeline never
-        straddles midnight by accident (whatever the hour the suite runs at)."""
-        now = datetime.fromisoformat((await self.control.get("/_sandbox/clock")).json()["now"])
-        target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
-        if target <= now:
-            target += timedelta(days=1)
-        await self.advance_sandbox_clock((target - now).total_seconds())
+        """Advance the sandbox clock to the next HH:00 UTC (`seconds_until_hour`)."""
+        await self.advance_sandbox_clock(seconds_until_hour(await self.sandbox_now(), hour))
 
 
 @contextlib.asynccontextmanager

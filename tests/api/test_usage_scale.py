@@ -68,10 +68,6 @@ def _minus(total: dict[str, int], part: dict[str, int]) -> dict[str, int]:
     return {k: total.get(k, 0) - part.get(k, 0) for k in keys if total.get(k, 0) != part.get(k, 0)}
 
 
-async def _sandbox_now(api: Api) -> datetime:
-    return datetime.fromisoformat((await api.control.get("/_sandbox/clock")).json()["now"])
-
-
 async def _trace_throttles(api: Api) -> int:
     counters = (await api.control.get("/_sandbox/counters")).json()
     return int(counters["throttled"].get("message_trace", 0))
@@ -96,7 +92,7 @@ async def _sweep_after(api: Api, tenant_id: str, seconds: float, traces_before: 
     await api.worker.drain()
     (mailbox,) = await listed(api, tenant_id)
     return Sample(
-        at=await _sandbox_now(api),
+        at=await api.sandbox_now(),
         traces=(await calls(api)).get(TRACE, 0) - traces_before,
         synced_at=datetime.fromisoformat(mailbox["usage_synced_at"]),
         sends_today=mailbox["sends_today"],
@@ -109,7 +105,7 @@ async def _every_sync_wanted(api: Api) -> tuple[datetime, int]:
     # Configuration, not a stand-in: a deployment may set the interval this low.
     api.context.settings = api.context.settings.model_copy(update={"usage_sync_seconds": 1})
     await api.advance_sandbox_clock(TRACE_WINDOW.total_seconds() + 1)
-    return await _sandbox_now(api), (await calls(api)).get(TRACE, 0)
+    return await api.sandbox_now(), (await calls(api)).get(TRACE, 0)
 
 
 async def _ready_mailboxes(api: Api, tenant_id: str, count: int, domains: list[str]) -> list[str]:
@@ -175,7 +171,7 @@ async def test_sync_calls_grow_with_tenants_not_mailboxes(api: Api) -> None:
         await server.stop()
 
     both_tenants = await _sync_cycle(api)
-    cycle_time = await _sandbox_now(api)
+    cycle_time = await api.sandbox_now()
     large_tenant = _minus(both_tenants, one_tenant)
     numbers = (
         f"1-mailbox tenant: {one_tenant}; 50-mailbox tenant: {large_tenant};"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -58,7 +58,7 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
         with pytest.raises(smtplib.SMTPSenderRefused) as refused:
             await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
         assert refused.value.smtp_code == 550
-        sent_at = await _sandbox_now(api)
+        sent_at = await api.sandbox_now()
 
         await api.advance_sandbox_clock(301)
         await api.worker.drain()
@@ -79,8 +79,7 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
         assert events[0]["mailbox_address"] == SALES
         assert events[0]["created_at"].endswith("Z")
 
-        clock = (await api.control.get("/_sandbox/clock")).json()["now"]
-        now = datetime.fromisoformat(clock)
+        now = await api.sandbox_now()
         midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         await api.advance_sandbox_clock((midnight - now).total_seconds() + 60)
         await api.worker.drain()
@@ -108,7 +107,7 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
         # Exchange also holds the hourly limits at the cap (no looser than the day's, as the wire
         # reference advises), over a rolling hour: a cap reached in the last hour before
         # midnight lasts until an hour after those sends.
-        still_hourly = sent_at + timedelta(hours=1) - await _sandbox_now(api)
+        still_hourly = sent_at + timedelta(hours=1) - await api.sandbox_now()
         if still_hourly > timedelta():
             await api.advance_sandbox_clock(still_hourly.total_seconds() + 1)
         code, _ = await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
@@ -126,7 +125,7 @@ async def test_the_next_sync_is_never_later_than_utc_midnight(api: Api) -> None:
     await api.worker.drain()
     assert (await one(api, tenant_id, SALES))["status"] == "ready"
 
-    now = datetime.fromisoformat((await api.control.get("/_sandbox/clock")).json()["now"])
+    now = await api.sandbox_now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     if midnight - now <= timedelta(minutes=3):  # run just before midnight: use the next one
         midnight += timedelta(days=1)
@@ -166,7 +165,7 @@ async def test_a_failed_exchange_read_retries_soon_and_keeps_the_trace_spend(api
     await api.advance_sandbox_clock(301)
     await api.worker.drain()
     failed = await _tenant_row(api, tenant_id)
-    now = datetime.fromisoformat((await api.control.get("/_sandbox/clock")).json()["now"])
+    now = await api.sandbox_now()
     assert failed.last_sync_at == before.last_sync_at, "nothing recorded from a half-read"
     assert failed.next_sync_at is not None
     assert now < failed.next_sync_at <= now + timedelta(seconds=60)
@@ -189,7 +188,3 @@ async def _tenant_row(api: Api, tenant_id: str) -> Tenant:
         tenant = await session.scalar(select(Tenant).where(Tenant.tenant_id == tenant_id))
     assert tenant is not None
     return tenant
-
-
-async def _sandbox_now(api: Api) -> datetime:
-    return datetime.fromisoformat((await api.control.get("/_sandbox/clock")).json()["now"])

@@ -13,6 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.conftest import seconds_until_hour
 from tests.databases import scratch_database
 from tests.processes.harness import (
     PASSWORD,
@@ -69,10 +70,7 @@ def _advance(control: httpx2.Client, seconds: float) -> datetime:
 
 def _move_to_hour(control: httpx2.Client, hour: int) -> None:
     now = datetime.fromisoformat(json_of(control.get("/_sandbox/clock"))["now"])
-    target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
-    if target <= now:
-        target += timedelta(days=1)
-    _advance(control, (target - now).total_seconds())
+    _advance(control, seconds_until_hour(now, hour))
 
 
 def _cap_of(api: httpx2.Client, tenant_id: str, address: str) -> int | None:
