@@ -160,6 +160,7 @@ async def _add_in_microsoft(context: AppContext, tenant_guid: str, name: str) ->
     verification = await graph.verification_records(tenant_guid, name)
     service = await graph.service_configuration_records(tenant_guid, name)
     return Domain(
+        created_at=context.now(),
         domain_name=name,
         is_default=remote.is_default,
         is_verified=remote.is_verified,

@@ -87,15 +87,18 @@ async def set_policy(
         if tenant.exchange_bootstrap_status != BootstrapStatus.READY:
             raise ExchangeBootstrapNotReady
         policy = await repository.policy_for_scope(session, tenant.id, scope_key)
+        now = context.now()
         if policy is None:
             policy = EnforcementPolicy(
                 tenant_pk=tenant.id,
                 domain_pk=None if domain is None else domain.id,
                 scope_key=scope_key,
                 daily_send_limit=limit,
+                created_at=now,
             )
             session.add(policy)
         policy.daily_send_limit = limit
+        policy.updated_at = now
         await repository.mark_pending(session, tenant.id)
         tenant_pk = tenant.id
     # Provision now, so the answer shows what Exchange holds, unless a worker is busy with the

@@ -98,7 +98,7 @@ async def connect(
         if existing.account_id != principal.account_id:
             raise TenantAlreadyConnected
         return existing, False
-    tenant = Tenant(account_id=principal.account_id, tenant_id=guid)
+    tenant = Tenant(account_id=principal.account_id, tenant_id=guid, created_at=context.now())
     if context.sandbox is not None:
         secret = context.settings.microsoft.client_secret
         try:
