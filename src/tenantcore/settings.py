@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     bootstrap_timeout_seconds: float = Field(default=7200.0, gt=0)
     # How often each tenant's usage (message trace, restricted senders) is synced.
     usage_sync_seconds: float = Field(default=300.0, gt=0)
+    # How long after 00:00 UTC the finished day is counted again from message trace, which is
+    # 5-10 minutes behind (wire reference 4.8): sends after the day's last sync, and a cap
+    # reached then, are recorded at the first sync this long after midnight.
+    usage_settle_seconds: float = Field(default=900.0, ge=0)
     # Seconds between sweeps of the rows for due work (each queues the due tenants' jobs).
     worker_interval_seconds: float = Field(default=1.0, gt=0)
     # Requests per minute each API key may make (on average; 0 = no limit), and the burst

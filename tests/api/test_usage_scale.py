@@ -18,7 +18,7 @@ import pytest
 
 from tenantcore.microsoft.exchange.trace import MAX_PAGE_SIZE
 from tenantcore.sandbox.server import SandboxServer
-from tenantcore.usage.sync import TRACE_WINDOW
+from tenantcore.usage.budget import TRACE_WINDOW
 from tests.api.conftest import Api
 from tests.api.mailbox_support import PASSWORD, calls, listed, provision, smtp_send
 from tests.api.mailbox_support import tenant_with_domain as tenant_with_domains

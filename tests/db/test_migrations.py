@@ -80,3 +80,44 @@ class TestUpgradeDowngrade:
     def test_upgrade_at_head_is_a_no_op(self, migrated_database_url: str) -> None:
         migrations.upgrade(migrated_database_url)
         assert migrations.current_revisions(migrated_database_url) == (migrations.head_revisions())
+
+
+def test_events_recorded_before_occurred_at_existed_happened_when_recorded(
+    fresh_database_url: str,
+) -> None:
+    url = fresh_database_url
+    migrations.upgrade(url, "5b1f0c9e7a42")
+    engine = create_sync_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO account (id, name, created_at) "
+                    "VALUES ('a1', 'acme', '2026-11-20 10:00:00+00:00')"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO tenant (id, account_id, tenant_id, status, discovery_completed,"
+                    " exchange_bootstrap_status, trace_queries_in_window, created_at, updated_at)"
+                    " VALUES ('t1', 'a1', 'guid', 'connected', true, 'ready', 0,"
+                    " '2026-11-20 10:00:00+00:00', '2026-11-20 10:00:00+00:00')"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO enforcement_event (id, tenant_pk, mailbox_address, action,"
+                    " sent_count, limit_value, message, created_at) VALUES ('e1', 't1',"
+                    " 'a@b.example', 'blocked', 5, 5, 'm', '2026-11-21 12:30:00+00:00')"
+                )
+            )
+        migrations.upgrade(url)
+        with engine.connect() as connection:
+            created, occurred = connection.execute(
+                sa.text("SELECT created_at, occurred_at FROM enforcement_event")
+            ).one()
+            unsettled = connection.scalar(sa.text("SELECT usage_unsettled_day FROM tenant"))
+    finally:
+        engine.dispose()
+    assert occurred == created
+    assert unsettled is None

@@ -63,8 +63,11 @@ class EnforcementPolicy(Base):
     provisioned_at: Mapped[datetime | None]
     # While pending after a failed attempt: when the reconciler should try again.
     next_attempt_at: Mapped[datetime | None]
+    # Set by the service on the system's clock (the sandbox clock in sandbox mode).
+    # `updated_at` is when the customer last saved the policy, not every provisioning attempt
+    # (`provisioned_at` says that).
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EnforcementEvent(Base):
@@ -88,4 +91,8 @@ class EnforcementEvent(Base):
     sent_count: Mapped[int]
     limit_value: Mapped[int | None]
     message: Mapped[str] = mapped_column(Text)
+    # When TenantCore recorded the event (the usage sync's clock: the sandbox clock in sandbox
+    # mode), and when what it reports happened: the same, except for a cap found reached only
+    # when the finished day was settled, whose events are recorded after the fact.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -81,6 +81,7 @@ EVENT_FIELDS = (
     "limit_value",
     "message",
     "created_at",
+    "occurred_at",
 )
 _EVENT_COLUMNS = (
     Tenant.tenant_id,
@@ -90,6 +91,7 @@ _EVENT_COLUMNS = (
     EnforcementEvent.limit_value,
     EnforcementEvent.message,
     as_stored(EnforcementEvent.created_at),
+    as_stored(EnforcementEvent.occurred_at),
 )
 
 
@@ -115,7 +117,11 @@ def events_page_on(
     )
     total = connection.scalar(select(func.count()).select_from(matching.subquery()))
     rows = connection.execute(
-        matching.order_by(EnforcementEvent.created_at.desc(), EnforcementEvent.id)
+        matching.order_by(
+            EnforcementEvent.created_at.desc(),
+            EnforcementEvent.occurred_at.desc(),
+            EnforcementEvent.id,
+        )
         .limit(limit)
         .offset(offset)
     ).all()

@@ -58,7 +58,13 @@ class EventOut(BaseModel):
     sent_count: int
     limit_value: int | None
     message: str
+    # When TenantCore recorded the event; new events are always recorded later than older ones,
+    # so a poller that remembers the last `created_at` it saw misses nothing.
     created_at: datetime
+    # When it happened: the same as `created_at`, except for a daily cap reached after the
+    # day's last usage sync, which is found when the finished day is counted again from message
+    # trace (after 00:00 UTC) and recorded then, with the time the cap was actually reached.
+    occurred_at: datetime
 
 
 class EventPage(BaseModel):

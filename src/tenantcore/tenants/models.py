@@ -63,5 +63,8 @@ class Tenant(Base):
     # minutes per tenant); the usage sync keeps within its budget.
     trace_window_started_at: Mapped[datetime | None]
     trace_queries_in_window: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The last finished UTC day (YYYY-MM-DD) whose usage has not yet been counted again from
+    # message trace; set at the day boundary, cleared once that day is settled (usage/settle.py).
+    usage_unsettled_day: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

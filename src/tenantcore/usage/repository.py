@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.domains.models import Domain
-from tenantcore.mailboxes.models import Mailbox, MailboxStatus
+from tenantcore.mailboxes.models import Mailbox, MailboxStatus, MailboxUsageDay
 from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
 
 
@@ -83,3 +83,16 @@ async def record_usage(session: AsyncSession, rows: list[dict[str, object]]) -> 
     if rows:
         connection = await session.connection()
         await connection.execute(_RECORD_USAGE, rows)
+
+
+async def kept_day(
+    session: AsyncSession, tenant_pk: str, day: str
+) -> list[tuple[MailboxUsageDay, str]]:
+    """The tenant's kept numbers of one finished day, with each mailbox's address."""
+    result = await session.execute(
+        select(MailboxUsageDay, Mailbox.primary_smtp)
+        .join(Mailbox, Mailbox.id == MailboxUsageDay.mailbox_pk)
+        .where(Mailbox.tenant_pk == tenant_pk, MailboxUsageDay.day == day)
+        .order_by(Mailbox.primary_smtp)
+    )
+    return [(kept, address) for kept, address in result]

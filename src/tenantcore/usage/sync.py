@@ -9,17 +9,16 @@ never with mailboxes. Then:
   in its scope's blocking group (the switch), gets `blocked_at`, and one `blocked` event;
 - at the UTC day boundary the day's numbers go to `mailbox_usage_day`, the counter resets, and a
   blocked mailbox is released (out of the group, any permanent restriction removed) with one
-  `unblocked` event.
-Message-trace queries are budgeted per tenant (`TRACE_QUERIES_PER_WINDOW` per 5 minutes, kept
-on the tenant row so every worker sees it) to stay inside Microsoft's 100 per 5 minutes; a sync
-that would overspend waits for the next window. Exchange calls run outside database
+  `unblocked` event; the finished day is counted again once the trace has caught up
+  (`usage/settle.py`), which records what its last sync missed.
+Message-trace queries are budgeted per tenant (`usage/budget.py`) to stay inside Microsoft's 100
+per 5 minutes; a sync that would overspend waits for the next window. Exchange calls run outside database
 transactions; the results are written in one unit of work.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,39 +38,20 @@ from tenantcore.microsoft.exchange.trace import TraceBudgetExhausted
 from tenantcore.microsoft.models import MessageTraceRow
 from tenantcore.tenants.models import Tenant
 from tenantcore.usage import repository
+from tenantcore.usage.budget import TraceBudget
 from tenantcore.usage.repository import SyncedMailbox
+from tenantcore.usage.settle import (
+    RELEASED_MESSAGE,
+    Settlement,
+    enforcement_event,
+    read_settlement,
+    record_settlement,
+    sent_times,
+)
 
 log = structlog.get_logger(__name__)
 
-# Trace statuses that mean the message left (or is leaving) the mailbox.
-_SENT_STATUSES = frozenset({"delivered", "pending", "expanded", "gettingstatus"})
 RETRY_AFTER_FAILURE = timedelta(seconds=60)
-# Microsoft allows 100 message-trace queries per 5 minutes per tenant (wire reference 4.8),
-# over a window we cannot see. Spending at most half of it per fixed window of ours keeps any
-# 5-minute span, which overlaps at most two of our windows, within the 100.
-TRACE_WINDOW = timedelta(minutes=5)
-TRACE_QUERIES_PER_WINDOW = 50
-
-
-@dataclass
-class _TraceBudget:
-    started_at: datetime
-    spent: int
-
-    @classmethod
-    def of(cls, tenant: Tenant, now: datetime) -> _TraceBudget:
-        started = tenant.trace_window_started_at
-        if started is None or now - started >= TRACE_WINDOW:
-            return cls(now, 0)
-        return cls(started, tenant.trace_queries_in_window)
-
-    @property
-    def left(self) -> int:
-        return TRACE_QUERIES_PER_WINDOW - self.spent
-
-    @property
-    def renews_at(self) -> datetime:
-        return self.started_at + TRACE_WINDOW
 
 
 @dataclass
@@ -82,6 +62,7 @@ class _Plan:
     block: dict[str, tuple[int, int]] = field(default_factory=dict)  # address → (sent, cap)
     release: dict[str, int] = field(default_factory=dict)  # address → sends that day
     rollover: set[str] = field(default_factory=set)
+    closed_day: str | None = None  # the latest finished day the rollover closes
     caps: dict[str, int | None] = field(default_factory=dict)
 
 
@@ -114,7 +95,7 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         now + timedelta(seconds=context.settings.usage_sync_seconds),
         utc_midnight(now) + timedelta(days=1),
     )
-    budget = _TraceBudget.of(tenant, now)
+    budget = TraceBudget.of(tenant, now)
     if mailboxes and budget.left <= 0:
         log.info("message-trace budget spent; usage sync waits", tenant_id=tenant.tenant_id)
         await _reschedule(context, tenant_pk, budget.renews_at)
@@ -124,17 +105,16 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
     if read is None:
         return
     rows, restricted = read
-    traced = Counter(
-        row.sender_address.lower() for row in rows if row.status.lower() in _SENT_STATUSES
-    )
+    traced = {sender: len(times) for sender, times in sent_times(rows).items()}
     plan = _Plan()
     for mailbox in mailboxes:
         domain = mailbox.domain_name
         address = mailbox.primary_smtp.lower()
-        plan.sends[address] = traced[address]
+        plan.sends[address] = traced.get(address, 0)
         blocked_at = mailbox.blocked_at
         if mailbox.usage_day is not None and mailbox.usage_day != today:
             plan.rollover.add(address)
+            plan.closed_day = max(plan.closed_day or "", mailbox.usage_day)
             if blocked_at is not None:
                 plan.release[address] = mailbox.sends_today
                 blocked_at = None
@@ -143,9 +123,9 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         if (
             cap is not None
             and blocked_at is None
-            and (address in restricted or traced[address] >= cap)
+            and (address in restricted or plan.sends[address] >= cap)
         ):
-            plan.block[address] = (traced[address], cap)
+            plan.block[address] = (plan.sends[address], cap)
     scopes = {
         mailbox.primary_smtp.lower(): (
             mailbox.domain_name if mailbox.domain_name in limits else TENANT_WIDE_SCOPE
@@ -161,7 +141,8 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
     for address in plan.block:
         switch = exchange_sync.switch_for(scopes[address], initial)
         await _quietly(exchange.add_group_member(tenant.tenant_id, switch.group_name, address))
-    await _record(context, tenant_pk, plan, now, today, next_sync, budget)
+    settlement = await read_settlement(context, tenant, now, budget)
+    await _record(context, tenant_pk, plan, settlement, now, today, next_sync, budget)
 
 
 async def _read_exchange(
@@ -169,7 +150,7 @@ async def _read_exchange(
     tenant: Tenant,
     senders: list[str],
     now: datetime,
-    budget: _TraceBudget,
+    budget: TraceBudget,
 ) -> tuple[list[MessageTraceRow], set[str]] | None:
     """Today's trace rows of `senders` and the restricted senders, both read at once (a
     tenant's Exchange takes 3 concurrent calls, so a sync waits for one round trip, not two).
@@ -224,29 +205,25 @@ async def _quietly(call: Awaitable[object]) -> None:
 
 
 async def _reschedule(
-    context: AppContext, tenant_pk: str, when: datetime, budget: _TraceBudget | None = None
+    context: AppContext, tenant_pk: str, when: datetime, budget: TraceBudget | None = None
 ) -> None:
     async with unit_of_work(context.sessionmaker) as session:
         tenant = await session.get(Tenant, tenant_pk)
         if tenant is not None:
             tenant.next_sync_at = when
             if budget is not None:
-                _keep_budget(tenant, budget)
-
-
-def _keep_budget(tenant: Tenant, budget: _TraceBudget) -> None:
-    tenant.trace_window_started_at = budget.started_at
-    tenant.trace_queries_in_window = budget.spent
+                budget.keep_on(tenant)
 
 
 async def _record(
     context: AppContext,
     tenant_pk: str,
     plan: _Plan,
+    settlement: Settlement | None,
     now: datetime,
     today: str,
     next_sync: datetime,
-    budget: _TraceBudget,
+    budget: TraceBudget,
 ) -> None:
     async with unit_of_work(context.sessionmaker) as session:
         tenant = await session.get(Tenant, tenant_pk)
@@ -254,7 +231,17 @@ async def _record(
             return
         tenant.last_sync_at = now
         tenant.next_sync_at = next_sync
-        _keep_budget(tenant, budget)
+        budget.keep_on(tenant)
+        if settlement is not None:
+            await record_settlement(session, tenant, settlement, now)
+        if plan.closed_day is not None:
+            if tenant.usage_unsettled_day not in (None, plan.closed_day):
+                log.warning(
+                    "finished day closed before the previous one was settled; kept as synced",
+                    tenant_id=tenant.tenant_id,
+                    day=tenant.usage_unsettled_day,
+                )
+            tenant.usage_unsettled_day = plan.closed_day
         # Read again inside this transaction: what another sync or a restart left is what
         # the events and the blocks are decided against.
         updates: list[dict[str, object]] = []
@@ -273,7 +260,8 @@ async def _record(
                         EnforcementAction.UNBLOCKED,
                         plan.release[address],
                         None,
-                        "Daily limit window reset at 00:00 UTC; sending resumed.",
+                        RELEASED_MESSAGE,
+                        now,
                     )
                 )
                 blocked_at = None
@@ -288,6 +276,7 @@ async def _record(
                         sent,
                         cap,
                         f"Daily send limit of {cap} reached; blocked until 00:00 UTC.",
+                        now,
                     )
                 )
             updates.append(
@@ -317,14 +306,21 @@ def _close_day(session: AsyncSession, mailbox: SyncedMailbox, cap: int | None) -
 
 
 def _event(
-    tenant_pk: str, mailbox: SyncedMailbox, action: str, sent: int, cap: int | None, message: str
+    tenant_pk: str,
+    mailbox: SyncedMailbox,
+    action: str,
+    sent: int,
+    cap: int | None,
+    message: str,
+    now: datetime,
 ) -> EnforcementEvent:
-    return EnforcementEvent(
-        tenant_pk=tenant_pk,
-        mailbox_pk=mailbox.id,
-        mailbox_address=mailbox.primary_smtp,
-        action=action,
-        sent_count=sent,
-        limit_value=cap,
-        message=message,
+    return enforcement_event(
+        tenant_pk,
+        mailbox.id,
+        mailbox.primary_smtp,
+        action,
+        sent,
+        cap,
+        message,
+        recorded_at=now,
     )
