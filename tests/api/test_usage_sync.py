@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -92,11 +92,12 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
         ).json()
         assert usage["sends_today"] == 0
         assert usage["is_blocked"] is False
-        actions = [
-            e["action_taken"]
-            for e in (await api.http.get("/v1/enforcement/events")).json()["events"]
-        ]
-        assert actions == ["unblocked", "blocked"]
+        events = (await api.http.get("/v1/enforcement/events")).json()["events"]
+        assert [e["action_taken"] for e in events] == ["unblocked", "blocked"]
+        # Recorded by the first sync after midnight; it happened at midnight, when Exchange
+        # lifted the block.
+        assert datetime.fromisoformat(events[0]["occurred_at"]) == midnight
+        assert datetime.fromisoformat(events[0]["created_at"]) > midnight
         # The finished day is kept before the counter resets.
         async with unit_of_work(api.context.sessionmaker, read_only=True) as session:
             history = (

@@ -92,7 +92,6 @@ class EnforcementEvent(Base):
     limit_value: Mapped[int | None]
     message: Mapped[str] = mapped_column(Text)
     # When TenantCore recorded the event (the usage sync's clock: the sandbox clock in sandbox
-    # mode), and when what it reports happened: the same, except for a cap found reached only
-    # when the finished day was settled, whose events are recorded after the fact.
+    # mode), and when what it reports happened (EventOut says which time that is).
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -61,9 +61,10 @@ class EventOut(BaseModel):
     # When TenantCore recorded the event; new events are always recorded later than older ones,
     # so a poller that remembers the last `created_at` it saw misses nothing.
     created_at: datetime
-    # When it happened: the same as `created_at`, except for a daily cap reached after the
-    # day's last usage sync, which is found when the finished day is counted again from message
-    # trace (after 00:00 UTC) and recorded then, with the time the cap was actually reached.
+    # When it happened: for `unblocked`, the 00:00 UTC at which Exchange lifted the block; for
+    # `blocked`, the sync that saw the cap reached (= `created_at`), or, for a cap reached after
+    # the day's last sync and found when the finished day is counted again from message trace,
+    # the send that reached it.
     occurred_at: datetime
 
 

@@ -31,7 +31,7 @@ from tenantcore.core.db import unit_of_work
 from tenantcore.enforcement import exchange_sync
 from tenantcore.enforcement import repository as enforcement_repository
 from tenantcore.enforcement.caps import effective_cap, scope_limit
-from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementAction, EnforcementEvent
+from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementAction
 from tenantcore.mailboxes.models import MailboxUsageDay
 from tenantcore.microsoft.errors import MicrosoftError, NotFound
 from tenantcore.microsoft.exchange.trace import TraceBudgetExhausted
@@ -43,6 +43,7 @@ from tenantcore.usage.repository import SyncedMailbox
 from tenantcore.usage.settle import (
     RELEASED_MESSAGE,
     Settlement,
+    day_bounds,
     enforcement_event,
     read_settlement,
     record_settlement,
@@ -60,7 +61,8 @@ class _Plan:
 
     sends: dict[str, int] = field(default_factory=dict)
     block: dict[str, tuple[int, int]] = field(default_factory=dict)  # address → (sent, cap)
-    release: dict[str, int] = field(default_factory=dict)  # address → sends that day
+    # address → (sends that day, the midnight Exchange lifted the block)
+    release: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     rollover: set[str] = field(default_factory=set)
     closed_day: str | None = None  # the latest finished day the rollover closes
     caps: dict[str, int | None] = field(default_factory=dict)
@@ -116,7 +118,7 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
             plan.rollover.add(address)
             plan.closed_day = max(plan.closed_day or "", mailbox.usage_day)
             if blocked_at is not None:
-                plan.release[address] = mailbox.sends_today
+                plan.release[address] = (mailbox.sends_today, day_bounds(mailbox.usage_day)[1])
                 blocked_at = None
         cap = effective_cap(mailbox.daily_send_limit, scope_limit(domain, limits))
         plan.caps[address] = cap
@@ -253,15 +255,18 @@ async def _record(
             if address in plan.rollover:
                 _close_day(session, mailbox, plan.caps.get(address))
             if address in plan.release:
+                sent_that_day, lifted_at = plan.release[address]
                 session.add(
-                    _event(
+                    enforcement_event(
                         tenant_pk,
-                        mailbox,
+                        mailbox.id,
+                        mailbox.primary_smtp,
                         EnforcementAction.UNBLOCKED,
-                        plan.release[address],
+                        sent_that_day,
                         None,
                         RELEASED_MESSAGE,
-                        now,
+                        recorded_at=now,
+                        occurred_at=lifted_at,
                     )
                 )
                 blocked_at = None
@@ -269,14 +274,15 @@ async def _record(
                 sent, cap = plan.block[address]
                 blocked_at = now
                 session.add(
-                    _event(
+                    enforcement_event(
                         tenant_pk,
-                        mailbox,
+                        mailbox.id,
+                        mailbox.primary_smtp,
                         EnforcementAction.BLOCKED,
                         sent,
                         cap,
                         f"Daily send limit of {cap} reached; blocked until 00:00 UTC.",
-                        now,
+                        recorded_at=now,
                     )
                 )
             updates.append(
@@ -302,25 +308,4 @@ def _close_day(session: AsyncSession, mailbox: SyncedMailbox, cap: int | None) -
             blocked_at=mailbox.blocked_at,
             limit_value=cap,
         )
-    )
-
-
-def _event(
-    tenant_pk: str,
-    mailbox: SyncedMailbox,
-    action: str,
-    sent: int,
-    cap: int | None,
-    message: str,
-    now: datetime,
-) -> EnforcementEvent:
-    return enforcement_event(
-        tenant_pk,
-        mailbox.id,
-        mailbox.primary_smtp,
-        action,
-        sent,
-        cap,
-        message,
-        recorded_at=now,
     )
