@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx2
 from pydantic import SecretStr
@@ -20,6 +21,7 @@ from tenantcore.core.jobs import JobQueue, build_job_app
 from tenantcore.core.locks import TenantLocks
 from tenantcore.core.ratelimit import RateLimiter
 from tenantcore.core.reads import ReadPool
+from tenantcore.enforcement.exchange_state import ExchangeStateCache
 from tenantcore.microsoft.connector import build_connector
 from tenantcore.microsoft.sandbox_control import SandboxControl
 from tenantcore.settings import Settings
@@ -88,6 +90,9 @@ async def open_context(
                 jobs=jobs,
                 tenant_locks=TenantLocks(engine),
                 rate_limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+                exchange_states=ExchangeStateCache(
+                    timedelta(seconds=settings.exchange_state_max_age_seconds)
+                ),
             )
     finally:
         await connector.aclose()

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # 5-10 minutes behind (wire reference 4.8): sends after the day's last sync, and a cap
     # reached then, are recorded at the first sync this long after midnight.
     usage_settle_seconds: float = Field(default=900.0, ge=0)
+    # How long GET …/mailbox-limits may show a reading of Exchange (per scope and API process)
+    # before reading it again; whatever TenantCore itself changes there shows at once.
+    exchange_state_max_age_seconds: float = Field(default=60.0, ge=0)
     # Seconds between sweeps of the rows for due work (each queues the due tenants' jobs).
     worker_interval_seconds: float = Field(default=1.0, gt=0)
     # Requests per minute each API key may make (on average; 0 = no limit), and the burst

@@ -12,6 +12,7 @@ from tenantcore.core.jobs import JobQueue
 from tenantcore.core.locks import TenantLocks
 from tenantcore.core.ratelimit import RateLimiter
 from tenantcore.core.reads import ReadPool
+from tenantcore.enforcement.exchange_state import ExchangeStateCache
 from tenantcore.microsoft.connector import MicrosoftConnector
 from tenantcore.microsoft.sandbox_control import SandboxControl
 from tenantcore.settings import Settings
@@ -30,6 +31,8 @@ class AppContext:
     jobs: JobQueue
     tenant_locks: TenantLocks
     rate_limiter: RateLimiter
+    # Readings of Exchange's enforcement state shown by GET …/mailbox-limits.
+    exchange_states: ExchangeStateCache
     # Sandbox mode runs on the sandbox's clock (like a payment API's test clock), so moving it
     # with POST /_sandbox/clock moves TenantCore too: usage days, retries, readiness.
     clock_offset: timedelta = field(default_factory=timedelta)

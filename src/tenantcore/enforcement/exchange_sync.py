@@ -12,9 +12,10 @@ Every step is idempotent (the connector's `ensure_*`), so a retry after a crash 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tenantcore.enforcement.caps import CapGroup, cap_from_name
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
@@ -24,6 +25,7 @@ REJECT_TEXT = (
     "This mailbox has reached its daily send limit set in TenantCore. Sending resumes at 00:00 UTC."
 )
 REJECT_CODE = "5.7.901"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,16 +97,29 @@ async def apply(
         )
 
 
+def _answer(result: T | BaseException) -> T:
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
 async def read_state(
     connector: MicrosoftConnector, tenant_guid: str, switch: Switch
 ) -> dict[str, Any]:
-    """What exists in Exchange now: TenantCore's cap policies and rules, and the scope's switch."""
+    """What exists in Exchange now: TenantCore's cap policies and rules, and the scope's switch.
+    The independent reads run at once (the connector keeps within the tenant's concurrency)."""
     exchange = connector.exchange
-    rules = {
-        rule.name: rule
-        for rule in await exchange.list_outbound_spam_rules(tenant_guid)
-        if cap_from_name(rule.name) is not None
-    }
+    spam_rules, spam_policies, transport_rules, group = await asyncio.gather(
+        exchange.list_outbound_spam_rules(tenant_guid),
+        exchange.list_outbound_spam_policies(tenant_guid),
+        exchange.list_transport_rules(tenant_guid),
+        exchange.find_group(tenant_guid, switch.group_name),
+        return_exceptions=True,
+    )
+    # Every read is awaited before any failure is raised: none is left running unobserved.
+    spam_rules, spam_policies = _answer(spam_rules), _answer(spam_policies)
+    transport_rules, group = _answer(transport_rules), _answer(group)
+    rules = {rule.name: rule for rule in spam_rules if cap_from_name(rule.name) is not None}
     policies = [
         {
             "name": policy.name,
@@ -113,18 +128,10 @@ async def read_state(
             "rule_priority": rules[policy.name].priority if policy.name in rules else None,
             "senders": sorted(rules[policy.name].sender_from) if policy.name in rules else [],
         }
-        for policy in await exchange.list_outbound_spam_policies(tenant_guid)
+        for policy in spam_policies
         if cap_from_name(policy.name) is not None
     ]
-    transport_rule = next(
-        (
-            rule
-            for rule in await exchange.list_transport_rules(tenant_guid)
-            if rule.name == switch.rule_name
-        ),
-        None,
-    )
-    group = await exchange.find_group(tenant_guid, switch.group_name)
+    transport_rule = next((rule for rule in transport_rules if rule.name == switch.rule_name), None)
     members = (
         [
             m.primary_smtp_address

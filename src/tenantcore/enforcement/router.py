@@ -49,7 +49,7 @@ async def get_enforcement(
     domain_scope: Annotated[str | None, Query(max_length=253)] = None,
 ) -> PolicyResponse:
     """The policy of a domain (`domain_scope`) or of the whole tenant, and what Exchange holds."""
-    return await service.describe(context, principal, tenant_id, domain_scope, live=True)
+    return await service.describe(context, principal, tenant_id, domain_scope, fresh=False)
 
 
 @router.get(

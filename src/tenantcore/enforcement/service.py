@@ -107,9 +107,9 @@ async def set_policy(
     async with context.tenant_locks.hold(tenant_pk, wait_seconds=TENANT_LOCK_WAIT) as held:
         if held:
             await provision_tenant(context, tenant_pk)
-            return await describe(context, principal, tenant_id, domain_scope, live=True)
+            return await describe(context, principal, tenant_id, domain_scope, fresh=True)
     await context.jobs.nudge_tenant(tenant_pk)
-    return await describe(context, principal, tenant_id, domain_scope, live=True)
+    return await describe(context, principal, tenant_id, domain_scope, fresh=True)
 
 
 async def provision_tenant(context: AppContext, tenant_pk: str) -> None:
@@ -158,9 +158,10 @@ async def describe(
     tenant_id: str,
     domain_scope: str | None,
     *,
-    live: bool,
+    fresh: bool,
 ) -> PolicyResponse:
-    """The saved policy of a scope and, with `live`, what Exchange holds right now."""
+    """The saved policy of a scope and what Exchange holds: read now with `fresh` (after a
+    save), else a reading still current by `exchange_state.py`'s rule."""
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
         tenant = await require_tenant(session, principal, tenant_id)
         scope_key, _ = await _resolve_scope(session, tenant, domain_scope)
@@ -176,15 +177,23 @@ async def describe(
         if (m[1] == scope_key if scope_key != TENANT_WIDE_SCOPE else m[1] not in limits)
         and scope_limit(m[1], limits) is not None
     ]
+    # The last time TenantCore itself may have changed this tenant's enforcement in Exchange.
+    changes = [tenant.last_sync_at]
+    changes += [moment for p in policies for moment in (p.updated_at, p.provisioned_at)]
+    switch = exchange_sync.switch_for(scope_key, tenant.tenant_domain or "")
     provisioning: dict[str, Any] = {"state": policy.provisioning_status}
-    if live:
-        switch = exchange_sync.switch_for(scope_key, tenant.tenant_domain or "")
-        try:
-            provisioning.update(
-                await exchange_sync.read_state(context.connector, tenant.tenant_id, switch)
-            )
-        except MicrosoftError as exc:
-            provisioning["exchange_error"] = f"{type(exc).__name__}: {exc}"
+    try:
+        reading = await context.exchange_states.read(
+            (tenant.tenant_id, scope_key),
+            lambda: exchange_sync.read_state(context.connector, tenant.tenant_id, switch),
+            now=context.now(),
+            changed_at=max((moment for moment in changes if moment is not None), default=None),
+            fresh=fresh,
+        )
+        provisioning.update(reading.state)
+        provisioning["read_at"] = reading.read_at
+    except MicrosoftError as exc:
+        provisioning["exchange_error"] = f"{type(exc).__name__}: {exc}"
     label = scope_label(scope_key)
     domain_value = None if scope_key == TENANT_WIDE_SCOPE else scope_key
     return PolicyResponse(
