@@ -121,6 +121,55 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
         await server.stop()
 
 
+async def test_a_block_exchange_made_before_the_trace_shows_the_sends(api: Api) -> None:
+    """Exchange blocks as the sends happen; trace shows them minutes later (wire reference
+    4.8). The sync reports the block at once and says why the count is short."""
+    await api.move_sandbox_clock_to_hour(10)
+    tenant_id = await tenant_with_domain(api)
+    assert (await provision(api, tenant_id, "sales")).status_code == 200
+    await api.worker.drain()
+    await api.advance_sandbox_clock(600)
+    await api.worker.drain()
+    mailbox_id = (await one(api, tenant_id, SALES))["id"]
+    limits = await api.http.post(
+        f"/v1/tenants/{tenant_id}/mailbox-limits",
+        json={"daily_send_limit": 2, "domain_scope": DOMAIN},
+    )
+    assert limits.status_code == 200
+    await api.sandbox_config(trace_delay_min_seconds=420, trace_delay_max_seconds=420)
+    server = SandboxServer(api.sandbox, http_port=0, smtp_port=0)
+    addresses = await server.start()
+    try:
+        for _ in range(2):
+            await asyncio.to_thread(
+                smtp_send, addresses.smtp_port, server.tls.ca_pem, SALES, PASSWORD
+            )
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            await asyncio.to_thread(
+                smtp_send, addresses.smtp_port, server.tls.ca_pem, SALES, PASSWORD
+            )
+    finally:
+        await server.stop()
+
+    await api.advance_sandbox_clock(301)  # the next sync, before the trace shows the sends
+    await api.worker.drain()
+    usage_path = f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage"
+    usage = (await api.http.get(usage_path)).json()
+    assert (usage["is_blocked"], usage["sends_today"]) == (True, 0)
+    events = (await api.http.get("/v1/enforcement/events")).json()["events"]
+    assert [(e["action_taken"], e["sent_count"], e["limit_value"]) for e in events] == [
+        ("blocked", 0, 2)
+    ]
+    assert "Exchange restricted the mailbox" in events[0]["message"]
+    assert "shows 0 so far" in events[0]["message"]
+
+    await api.advance_sandbox_clock(301)  # the trace has caught up
+    await api.worker.drain()
+    usage = (await api.http.get(usage_path)).json()
+    assert (usage["is_blocked"], usage["sends_today"]) == (True, 2)
+    assert len((await api.http.get("/v1/enforcement/events")).json()["events"]) == 1
+
+
 async def test_the_next_sync_is_never_later_than_utc_midnight(api: Api) -> None:
     """Blocks are released at the day boundary, not up to a sync interval after it."""
     await api.move_sandbox_clock_to_hour(10)  # far from midnight, whenever the test runs

@@ -281,7 +281,7 @@ async def _record(
                         EnforcementAction.BLOCKED,
                         sent,
                         cap,
-                        f"Daily send limit of {cap} reached; blocked until 00:00 UTC.",
+                        _blocked_message(sent, cap),
                         recorded_at=now,
                     )
                 )
@@ -308,4 +308,15 @@ def _close_day(session: AsyncSession, mailbox: SyncedMailbox, cap: int | None) -
             blocked_at=mailbox.blocked_at,
             limit_value=cap,
         )
+    )
+
+
+def _blocked_message(sent: int, cap: int) -> str:
+    if sent >= cap:
+        return f"Daily send limit of {cap} reached; blocked until 00:00 UTC."
+    # Exchange blocks at the cap as the sends happen; message trace shows them 5-10 minutes
+    # later (wire reference 4.8), so a block is often seen before the sends that caused it.
+    return (
+        f"Exchange restricted the mailbox from sending (daily send limit {cap}); message "
+        f"trace, which runs minutes behind, shows {sent} so far. Blocked until 00:00 UTC."
     )
