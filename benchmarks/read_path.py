@@ -26,15 +26,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from tests.databases import postgres_scratch_database
 
 from benchmarks.stack import emit, table
 from tenantcore import migrations
 from tenantcore.accounts.keys import generate_key, hash_key, lookup_prefix
 from tenantcore.accounts.models import Account, ApiKey
-from tenantcore.core.db import create_sync_engine, sync_database_url
+from tenantcore.core.db import create_sync_engine
 from tenantcore.domains.models import Domain
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementPolicy
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus
@@ -185,18 +184,8 @@ def scratch_database(server_url: str | None, directory: str) -> Iterator[str]:
     if server_url is None:
         yield f"sqlite+aiosqlite:///{directory}/tenantcore.db"
         return
-    name = f"tenantcore_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(
-        sync_database_url(server_url), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
-    )
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with postgres_scratch_database(server_url, "tenantcore_bench") as url:
+        yield url
 
 
 async def main(args: argparse.Namespace) -> str:

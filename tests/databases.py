@@ -39,7 +39,15 @@ def scratch_database(directory: Path) -> Iterator[str]:
     if admin_url is None:
         yield normalise_database_url(f"sqlite:///{directory / f'{uuid.uuid4().hex}.db'}")
         return
-    name = f"tenantcore_test_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    with postgres_scratch_database(admin_url, f"tenantcore_test_{os.getpid()}") as url:
+        yield url
+
+
+@contextmanager
+def postgres_scratch_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new PostgreSQL database named `prefix` plus a random suffix, on the server of
+    `admin_url`, dropped (connections and all) on exit. The benchmarks use it too."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(
         sync_database_url(admin_url), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
     )

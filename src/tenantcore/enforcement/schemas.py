@@ -54,18 +54,23 @@ class PolicyResponse(BaseModel):
 class EventOut(BaseModel):
     tenant_id: str
     mailbox_address: str
-    action_taken: str
-    sent_count: int
-    limit_value: int | None
+    action_taken: str = Field(description="`blocked` or `unblocked`.")
+    sent_count: int = Field(
+        description="The mailbox's sends that day as message trace showed them when the event "
+        "was recorded (recipients, the unit Exchange's cap counts)."
+    )
+    limit_value: int | None = Field(description="The daily cap that applied (blocked events).")
     message: str
-    # When TenantCore recorded the event; new events are always recorded later than older ones,
-    # so a poller that remembers the last `created_at` it saw misses nothing.
-    created_at: datetime
-    # When it happened: for `unblocked`, the 00:00 UTC at which Exchange lifted the block; for
-    # `blocked`, the sync that saw the cap reached (= `created_at`), or, for a cap reached after
-    # the day's last sync and found when the finished day is counted again from message trace,
-    # the send that reached it.
-    occurred_at: datetime
+    created_at: datetime = Field(
+        description="When TenantCore recorded the event. Events are recorded in order, so a "
+        "poller that remembers the last `created_at` it saw misses nothing."
+    )
+    occurred_at: datetime = Field(
+        description="When it happened. `unblocked`: the 00:00 UTC at which Exchange lifted the "
+        "block. `blocked`: the usage sync that saw the cap reached (equal to `created_at`), or, "
+        "for a cap reached after the day's last sync and found when the finished day is counted "
+        "again from message trace after midnight, the send that reached it."
+    )
 
 
 class EventPage(BaseModel):
