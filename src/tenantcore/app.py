@@ -14,6 +14,7 @@ from tenantcore.core.bodylimit import BodyLimit
 from tenantcore.core.context import AppContext
 from tenantcore.core.errors import ErrorEnvelope, install_error_handlers
 from tenantcore.core.head import HeadAsGet
+from tenantcore.core.requestid import RequestId
 from tenantcore.domains.router import router as domains_router
 from tenantcore.enforcement.router import router as enforcement_router
 from tenantcore.mailboxes.router import router as mailboxes_router
@@ -60,7 +61,8 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(mailboxes_router)
     app.include_router(enforcement_router)
     app.add_middleware(BodyLimit, max_bytes=context.settings.max_body_bytes)
-    app.add_middleware(HeadAsGet)  # outermost: everything inside sees a GET
+    app.add_middleware(HeadAsGet)  # everything inside sees a GET
+    app.add_middleware(RequestId)  # outermost: every response of the app carries the id
     return app
 
 

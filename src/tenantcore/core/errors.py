@@ -13,6 +13,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from tenantcore.core.requestid import HEADER as REQUEST_ID_HEADER
+from tenantcore.core.requestid import request_id_of
+
 log = structlog.get_logger(__name__)
 
 
@@ -136,5 +139,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", path=request.url.path, error=repr(exc), exc_info=exc)
-        return error_response(500, "internal_error", "An unexpected error occurred.")
+        # Runs outside every middleware (Starlette's ServerErrorMiddleware), so the request id
+        # comes from the scope and goes on the response here.
+        request_id = request_id_of(request.scope)
+        log.error(
+            "unhandled error",
+            path=request.url.path,
+            error=repr(exc),
+            request_id=request_id,
+            exc_info=exc,
+        )
+        headers = None if request_id is None else {REQUEST_ID_HEADER: request_id}
+        return error_response(500, "internal_error", "An unexpected error occurred.", headers)
