@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,13 +20,26 @@ GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
 
 
-def seconds_until_hour(now: datetime, hour: int) -> float:
-    """Seconds from `now` to the next HH:00 UTC after it (tests move the sandbox clock there so
+def seconds_until_hour(now: datetime, hour: int, minute: int = 0) -> float:
+    """Seconds from `now` to the next HH:MM UTC after it (tests move the sandbox clock there so
     their timeline never straddles midnight, whatever the hour the suite runs at)."""
-    target = now.replace(hour=hour, minute=0, second=0, microsecond=0)
+    target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
     if target <= now:
         target += timedelta(days=1)
     return (target - now).total_seconds()
+
+
+# `HH:MM`: every in-process API test starts with the sandbox clock moved to that UTC time, to
+# rehearse a run at an awkward hour (e.g. 23:58) whatever the hour it really is.
+SANDBOX_START_ENV = "TENANTCORE_TEST_SANDBOX_START"
+
+
+def sandbox_start() -> tuple[int, int] | None:
+    value = os.environ.get(SANDBOX_START_ENV, "").strip()
+    if not value:
+        return None
+    hour, minute = value.split(":")
+    return int(hour), int(minute)
 
 
 @dataclass

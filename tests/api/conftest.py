@@ -25,7 +25,7 @@ from tenantcore.core.db import unit_of_work
 from tenantcore.sandbox.app import create_sandbox_app
 from tenantcore.sandbox.context import Sandbox
 from tenantcore.settings import MicrosoftSettings, Settings
-from tests.conftest import fast_config, seconds_until_hour
+from tests.conftest import fast_config, sandbox_start, seconds_until_hour
 from tests.databases import scratch_database
 
 
@@ -117,6 +117,11 @@ async def open_api(tmp_path: Path, **microsoft: Any) -> AsyncIterator[Api]:
                 sandbox=sandbox,
             )
             harness.key = await harness.new_key("acme")
+            start = sandbox_start()
+            if start is not None:
+                now = await harness.sandbox_now()
+                await harness.advance_sandbox_clock(seconds_until_hour(now, *start))
+                await context.refresh_clock()
             try:
                 yield harness
             finally:

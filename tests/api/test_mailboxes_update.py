@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -209,7 +209,7 @@ async def test_usage_numbers(
             f"/v1/tenants/{tenant_id}/mailbox-limits",
             json={"daily_send_limit": policy, "domain_scope": DOMAIN},
         )
-    today = datetime.now(UTC).date().isoformat()
+    today = (await api.sandbox_now()).date().isoformat()  # the API's clock, not the wall's
     await set_row(api, mailbox_id, daily_send_limit=own, sends_today=sends, usage_day=today)
     usage = (await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage")).json()
     assert usage["daily_send_limit"] == own
@@ -221,7 +221,7 @@ async def test_usage_numbers(
 
 async def test_usage_block_state_and_stale_counters(api: Api) -> None:
     tenant_id, mailbox_id = await _ready_mailbox(api)
-    now = datetime.now(UTC)
+    now = await api.sandbox_now()
     blocked_at = now.replace(microsecond=0)
     await set_row(
         api,

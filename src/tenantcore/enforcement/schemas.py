@@ -62,8 +62,9 @@ class EventOut(BaseModel):
     limit_value: int | None = Field(description="The daily cap that applied (blocked events).")
     message: str
     created_at: datetime = Field(
-        description="When TenantCore recorded the event. Events are recorded in order, so a "
-        "poller that remembers the last `created_at` it saw misses nothing."
+        description="When TenantCore recorded the event. Events found late (see "
+        "`occurred_at`) are recorded when found, never back-dated, so a poller reading newest "
+        "first sees them as new."
     )
     occurred_at: datetime = Field(
         description="When it happened. `unblocked`: the 00:00 UTC at which Exchange lifted the "

@@ -7,8 +7,8 @@ miss the last minutes: sends after that sync, and message trace runs 5-10 minute
 and corrects what was kept: each mailbox's `sends`, and a cap reached after the last sync,
 which Exchange held but TenantCore never saw. That one gets its `blocked` and `unblocked`
 events now, recorded now (`created_at`) with the times they happened (`occurred_at`: when the
-cap was reached, and 00:00 UTC when the block lifted), so a poller that reads events by
-`created_at` still sees them.
+cap was reached, and 00:00 UTC when the block lifted), so a poller reading events newest first
+sees them as new instead of finding them back-dated behind events it has already read.
 
 It costs one trace query per tenant per day (more if Microsoft pages it), inside the same
 budget as the sync's own queries; a settlement the budget or Microsoft refuses waits for the
