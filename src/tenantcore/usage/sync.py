@@ -19,6 +19,7 @@ transactions; the results are written in one unit of work.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,12 +43,12 @@ from tenantcore.usage.budget import TraceBudget
 from tenantcore.usage.repository import SyncedMailbox
 from tenantcore.usage.settle import (
     RELEASED_MESSAGE,
+    SENT_STATUSES,
     Settlement,
     day_bounds,
     enforcement_event,
     read_settlement,
     record_settlement,
-    sent_times,
 )
 
 log = structlog.get_logger(__name__)
@@ -107,7 +108,9 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
     if read is None:
         return
     rows, restricted = read
-    traced = {sender: len(times) for sender, times in sent_times(rows).items()}
+    traced = Counter(
+        row.sender_address.lower() for row in rows if row.status.lower() in SENT_STATUSES
+    )
     plan = _Plan()
     for mailbox in mailboxes:
         domain = mailbox.domain_name
