@@ -49,6 +49,19 @@ async def tenant_with_domain(api: Api, *domains: str) -> str:
     return tenant_id
 
 
+async def tenant_with_ready_mailboxes(api: Api, *locals_: str) -> str:
+    """A tenant whose mailboxes `locals_`@DOMAIN are ready, after moving the sandbox clock to
+    the next 10:00 UTC, so a test's day of sends and syncs never straddles midnight."""
+    await api.move_sandbox_clock_to_hour(10)
+    tenant_id = await tenant_with_domain(api)
+    assert (await provision(api, tenant_id, *locals_)).status_code == 200
+    await api.worker.drain()
+    await api.advance_sandbox_clock(600)  # past the (test) propagation delay
+    await api.worker.drain()
+    assert {m["status"] for m in await listed(api, tenant_id)} == {"ready"}
+    return tenant_id
+
+
 def body(
     *locals_: str, domain: str = DOMAIN, password: str = PASSWORD, **extra: Any
 ) -> dict[str, Any]:

@@ -13,8 +13,7 @@ from tests.api.mailbox_support import (
     calls,
     faults,
     one,
-    provision,
-    tenant_with_domain,
+    tenant_with_ready_mailboxes,
 )
 
 SALES = f"sales@{DOMAIN}"
@@ -43,12 +42,7 @@ async def limits(api: Api, tenant_id: str) -> dict[str, Any]:
 
 
 async def enforced_tenant(api: Api) -> str:
-    await api.move_sandbox_clock_to_hour(10)
-    tenant_id = await tenant_with_domain(api)
-    assert (await provision(api, tenant_id, "sales")).status_code == 200
-    await api.worker.drain()
-    await api.advance_sandbox_clock(600)
-    await api.worker.drain()
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
     saved = await api.http.post(
         f"/v1/tenants/{tenant_id}/mailbox-limits",
         json={"daily_send_limit": 10, "domain_scope": DOMAIN},

@@ -24,6 +24,7 @@ from tests.api.mailbox_support import (
     provision,
     smtp_send,
     tenant_with_domain,
+    tenant_with_ready_mailboxes,
 )
 
 SALES = f"sales@{DOMAIN}"
@@ -34,12 +35,7 @@ TRACE = "exchange:Get-MessageTraceV2"
 async def test_sends_after_the_last_sync_are_settled_after_midnight(api: Api) -> None:
     settle_seconds = api.context.settings.usage_settle_seconds
     assert settle_seconds == 900
-    await api.move_sandbox_clock_to_hour(10)
-    tenant_id = await tenant_with_domain(api)
-    assert (await provision(api, tenant_id, "sales", "ops")).status_code == 200
-    await api.worker.drain()
-    await api.advance_sandbox_clock(600)
-    await api.worker.drain()
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales", "ops")
     ids = {address: (await one(api, tenant_id, address))["id"] for address in (SALES, OPS)}
     limits = await api.http.post(
         f"/v1/tenants/{tenant_id}/mailbox-limits",

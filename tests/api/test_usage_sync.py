@@ -21,21 +21,17 @@ from tests.api.mailbox_support import (
     PASSWORD,
     faults,
     one,
-    provision,
     smtp_send,
-    tenant_with_domain,
+    tenant_with_ready_mailboxes,
 )
 
 SALES = f"sales@{DOMAIN}"
 
 
 async def test_cap_block_event_and_midnight_release(api: Api) -> None:
-    await api.move_sandbox_clock_to_hour(10)  # the day's sends and sync well before midnight
-    tenant_id = await tenant_with_domain(api)
-    assert (await provision(api, tenant_id, "sales")).status_code == 200
-    await api.worker.drain()
-    await api.advance_sandbox_clock(600)
-    await api.worker.drain()
+    tenant_id = await tenant_with_ready_mailboxes(
+        api, "sales"
+    )  # the day's sends and sync well before midnight
     mailbox = await one(api, tenant_id, SALES)
     assert mailbox["status"] == "ready"
     limits = await api.http.post(
@@ -124,12 +120,7 @@ async def test_cap_block_event_and_midnight_release(api: Api) -> None:
 async def test_a_block_exchange_made_before_the_trace_shows_the_sends(api: Api) -> None:
     """Exchange blocks as the sends happen; trace shows them minutes later (wire reference
     4.8). The sync reports the block at once and says why the count is short."""
-    await api.move_sandbox_clock_to_hour(10)
-    tenant_id = await tenant_with_domain(api)
-    assert (await provision(api, tenant_id, "sales")).status_code == 200
-    await api.worker.drain()
-    await api.advance_sandbox_clock(600)
-    await api.worker.drain()
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
     mailbox_id = (await one(api, tenant_id, SALES))["id"]
     limits = await api.http.post(
         f"/v1/tenants/{tenant_id}/mailbox-limits",
@@ -172,12 +163,9 @@ async def test_a_block_exchange_made_before_the_trace_shows_the_sends(api: Api) 
 
 async def test_the_next_sync_is_never_later_than_utc_midnight(api: Api) -> None:
     """Blocks are released at the day boundary, not up to a sync interval after it."""
-    await api.move_sandbox_clock_to_hour(10)  # far from midnight, whenever the test runs
-    tenant_id = await tenant_with_domain(api)
-    assert (await provision(api, tenant_id, "sales")).status_code == 200
-    await api.worker.drain()
-    await api.advance_sandbox_clock(600)
-    await api.worker.drain()
+    tenant_id = await tenant_with_ready_mailboxes(
+        api, "sales"
+    )  # far from midnight, whenever the test runs
     assert (await one(api, tenant_id, SALES))["status"] == "ready"
 
     now = await api.sandbox_now()
@@ -195,12 +183,7 @@ async def test_the_next_sync_is_never_later_than_utc_midnight(api: Api) -> None:
 
 
 async def test_a_failed_exchange_read_retries_soon_and_keeps_the_trace_spend(api: Api) -> None:
-    await api.move_sandbox_clock_to_hour(10)  # one trace window, one UTC day
-    tenant_id = await tenant_with_domain(api)
-    assert (await provision(api, tenant_id, "sales")).status_code == 200
-    await api.worker.drain()
-    await api.advance_sandbox_clock(600)
-    await api.worker.drain()
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")  # one trace window, one UTC day
     before = await _tenant_row(api, tenant_id)
     assert before.last_sync_at is not None
 

@@ -3,6 +3,7 @@ per failure (DESIGN.md section 2). Nothing expected is ever a 500."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import structlog
@@ -15,6 +16,7 @@ from starlette.routing import compile_path
 
 from tenantcore.core.requestid import HEADER as REQUEST_ID_HEADER
 from tenantcore.core.requestid import request_id_of
+from tenantcore.microsoft.errors import MicrosoftError, Throttled, Transient
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +43,18 @@ class ServiceUnavailable(AppError):
     status = 503
     code = "microsoft_unavailable"
     default_message = "Microsoft 365 did not answer in time; retry shortly."
+
+
+def microsoft_unavailable(exc: MicrosoftError) -> ServiceUnavailable:
+    """A Microsoft failure that outlasted the connector's retries, as a 503 worth retrying
+    (with Microsoft's Retry-After when it gave one)."""
+    headers = None
+    if isinstance(exc, Throttled | Transient) and exc.retry_after:
+        headers = {"Retry-After": str(math.ceil(exc.retry_after))}
+    where = exc.operation or "the request"
+    return ServiceUnavailable(
+        f"Microsoft 365 did not complete {where}; retry shortly. ({exc.detail})", headers=headers
+    )
 
 
 class ErrorDetail(BaseModel):

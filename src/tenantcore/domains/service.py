@@ -8,7 +8,6 @@ transaction: each operation reads in the request's read-only session, gives that
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
-from tenantcore.core.errors import AppError, ServiceUnavailable
+from tenantcore.core.errors import AppError, microsoft_unavailable
 from tenantcore.domains import dns_health, records, repository
 from tenantcore.domains.errors import (
     DomainAlreadyRegistered,
@@ -36,8 +35,6 @@ from tenantcore.microsoft.errors import (
     InvalidRequest,
     MicrosoftError,
     NotFound,
-    Throttled,
-    Transient,
 )
 from tenantcore.microsoft.graph import GraphClient
 from tenantcore.microsoft.models import Domain as GraphDomain
@@ -73,13 +70,7 @@ def microsoft_failure(exc: MicrosoftError) -> AppError:
         return MicrosoftAccessDenied(
             f"{MicrosoftAccessDenied.default_message} Microsoft said: {exc.detail}"
         )
-    headers = None
-    if isinstance(exc, Throttled | Transient) and exc.retry_after:
-        headers = {"Retry-After": str(math.ceil(exc.retry_after))}
-    where = exc.operation or "the request"
-    return ServiceUnavailable(
-        f"Microsoft 365 did not complete {where}; retry shortly. ({exc.detail})", headers=headers
-    )
+    return microsoft_unavailable(exc)
 
 
 async def _release(session: AsyncSession) -> None:

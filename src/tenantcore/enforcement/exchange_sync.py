@@ -97,6 +97,23 @@ async def apply(
         )
 
 
+async def withdraw(connector: MicrosoftConnector, tenant_guid: str, switches: list[Switch]) -> None:
+    """Remove everything TenantCore created for enforcement: the cap rules and policies, then
+    each switch's transport rule and group (rule first, so no mailbox is rejected by a rule
+    whose group is half gone). Mailboxes, users and domains are the customer's and stay.
+    Safe to repeat: what is already gone is skipped."""
+    exchange = connector.exchange
+    for rule in await exchange.list_outbound_spam_rules(tenant_guid):
+        if cap_from_name(rule.name) is not None:
+            await exchange.remove_outbound_spam_rule(tenant_guid, rule.name)
+    for policy in await exchange.list_outbound_spam_policies(tenant_guid):
+        if cap_from_name(policy.name) is not None:
+            await exchange.remove_outbound_spam_policy(tenant_guid, policy.name)
+    for switch in switches:
+        await exchange.remove_transport_rule(tenant_guid, switch.rule_name)
+        await exchange.remove_group(tenant_guid, switch.group_name)
+
+
 def _answer(result: T | BaseException) -> T:
     if isinstance(result, BaseException):
         raise result

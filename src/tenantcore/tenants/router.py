@@ -84,10 +84,17 @@ async def get_tenant(
     return (await service.describe(context, session, [tenant]))[0]
 
 
-@router.delete("/{tenant_id}", status_code=204, responses=responses(*AUTH_ERRORS, TenantNotFound))
+@router.delete(
+    "/{tenant_id}",
+    status_code=204,
+    responses=responses(*AUTH_ERRORS, TenantNotFound, ServiceUnavailable),
+)
 async def disconnect_tenant(
-    tenant_id: str, principal: PrincipalDep, session: SessionDep
+    tenant_id: str, principal: ReadPrincipalDep, context: ContextDep
 ) -> Response:
-    """Disconnect: TenantCore forgets the tenant; nothing is removed from Microsoft 365."""
-    await service.disconnect(session, principal, tenant_id)
+    """Disconnect: TenantCore removes its enforcement from the tenant's Exchange (its cap
+    policies and rules, its blocking groups and transport rules) and forgets the tenant. The
+    mailboxes, users and domains stay in Microsoft 365. A 503 means Microsoft did not answer;
+    the tenant stays connected, and the call is safe to repeat."""
+    await service.disconnect(context, principal, tenant_id)
     return Response(status_code=204)

@@ -11,14 +11,18 @@ import secrets
 import uuid
 from urllib.parse import urlencode
 
+import structlog
 from sqlalchemy import Row
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
-from tenantcore.core.errors import ServiceUnavailable
-from tenantcore.microsoft.errors import MicrosoftError
+from tenantcore.core.db import unit_of_work
+from tenantcore.core.errors import ServiceUnavailable, microsoft_unavailable
+from tenantcore.enforcement import exchange_sync
+from tenantcore.enforcement import repository as enforcement_repository
+from tenantcore.microsoft.errors import AuthenticationFailed, Forbidden, MicrosoftError
 from tenantcore.tenants import repository
 from tenantcore.tenants.errors import (
     ConsentFailed,
@@ -28,6 +32,11 @@ from tenantcore.tenants.errors import (
 )
 from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
 from tenantcore.tenants.schemas import TenantOut
+
+log = structlog.get_logger(__name__)
+
+# How long a disconnect waits for the tenant's background work to let go of it.
+DISCONNECT_LOCK_WAIT = 20.0
 
 
 def normalise_guid(value: str) -> str:
@@ -143,12 +152,42 @@ async def complete_consent(
     return tenant
 
 
-async def disconnect(session: AsyncSession, principal: Principal, tenant_id: str) -> None:
-    """Forget the tenant and everything TenantCore stored for it. Nothing in Microsoft 365 is
-    removed: the customer's mailboxes keep working."""
-    tenant = await require_tenant(session, principal, tenant_id)
-    await session.delete(tenant)
-    await session.flush()
+async def disconnect(context: AppContext, principal: Principal, tenant_id: str) -> None:
+    """Forget the tenant and everything TenantCore stored for it, after taking TenantCore's
+    enforcement out of its Exchange: nobody would lift a block or change a cap any more, so a
+    mailbox blocked now would stay blocked for good. The customer's mailboxes, users and domains
+    stay. Runs under the tenant's lock, so no worker re-creates what was just removed."""
+    async with unit_of_work(context.sessionmaker, read_only=True) as session:
+        tenant = await require_tenant(session, principal, tenant_id)
+        scopes = [p.scope_key for p in await enforcement_repository.policies_of(session, tenant.id)]
+    async with context.tenant_locks.hold(tenant.id, wait_seconds=DISCONNECT_LOCK_WAIT) as held:
+        if not held:
+            raise ServiceUnavailable(
+                "The tenant's background work is still running; retry shortly.",
+                headers={"Retry-After": "5"},
+            )
+        if scopes and tenant.exchange_bootstrap_status == BootstrapStatus.READY:
+            await _withdraw_enforcement(context, tenant, scopes)
+        async with unit_of_work(context.sessionmaker) as session:
+            row = await session.get(Tenant, tenant.id)
+            if row is not None:
+                await session.delete(row)
+
+
+async def _withdraw_enforcement(context: AppContext, tenant: Tenant, scopes: list[str]) -> None:
+    switches = [exchange_sync.switch_for(scope, tenant.tenant_domain or "") for scope in scopes]
+    try:
+        await exchange_sync.withdraw(context.connector, tenant.tenant_id, switches)
+    except (AuthenticationFailed, Forbidden) as exc:
+        # Access revoked: nothing can be removed, and refusing would leave the customer unable
+        # ever to disconnect. Their admin removes the objects (docs/operations.md).
+        log.warning(
+            "enforcement left in Exchange: access refused",
+            tenant_id=tenant.tenant_id,
+            error=str(exc),
+        )
+    except MicrosoftError as exc:
+        raise microsoft_unavailable(exc) from exc
 
 
 async def describe(
