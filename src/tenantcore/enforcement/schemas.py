@@ -47,8 +47,14 @@ class PolicyResponse(BaseModel):
     domain_scope: str | None
     scope_label: str
     policy: PolicyOut
-    # What exists in Exchange: the cap policies and rules, the scope's block group and rule.
-    provisioning: dict[str, Any]
+    provisioning: dict[str, Any] = Field(
+        description="What exists in Exchange: `state` (the saved policy's provisioning status); "
+        "`outbound_spam_policies` (one per cap, with its rule's priority and senders), "
+        "`block_group` (name, address, members) and `transport_rule` (the scope's switch); "
+        "`read_at`, when Exchange was read (a POST reads it anew; a GET may show a reading up "
+        "to `TENANTCORE_EXCHANGE_STATE_MAX_AGE_SECONDS` old, never one older than a change "
+        "TenantCore made); or `exchange_error` when Exchange could not be read."
+    )
 
 
 class EventOut(BaseModel):
