@@ -19,6 +19,7 @@ from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
     PASSWORD,
+    calls,
     faults,
     one,
     smtp_send,
@@ -224,3 +225,27 @@ async def _tenant_row(api: Api, tenant_id: str) -> Tenant:
         tenant = await session.scalar(select(Tenant).where(Tenant.tenant_id == tenant_id))
     assert tenant is not None
     return tenant
+
+
+async def test_a_failed_trace_charges_every_request_it_sent(api: Api) -> None:
+    """Microsoft counts each request, retries included, against its 100 trace queries per 5
+    minutes (wire reference 4.8); so does the budget, even when the trace fails."""
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    trace = "exchange:Get-MessageTraceV2"
+    sent_before = (await calls(api)).get(trace, 0)
+    await faults(
+        api,
+        {
+            "host": "exchange",
+            "operation": "Get-MessageTraceV2",
+            "error_rate": 1.0,
+            "error_statuses": [503],
+            "retry_after_seconds": 0,
+        },
+    )
+    await api.advance_sandbox_clock(301)  # a sync falls due, in a fresh 5-minute window
+    await api.worker.drain()
+    sent = (await calls(api))[trace] - sent_before
+    assert sent > 1, "the connector retried"
+    failed = await _tenant_row(api, tenant_id)
+    assert failed.trace_queries_in_window == sent

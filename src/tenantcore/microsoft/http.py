@@ -95,8 +95,11 @@ class ResilientCaller:
         parse: Callable[[Reply], T],
         limiter: asyncio.Semaphore | None = None,
         retry_not_found: bool = False,
+        on_request: Callable[[], None] | None = None,
     ) -> T:
-        """Send `build(token)` until `parse` accepts the response or retrying is pointless."""
+        """Send `build(token)` until `parse` accepts the response or retrying is pointless.
+        `on_request` is told of every request sent, retries included (Microsoft counts them
+        all against budgets such as message trace's)."""
         started = time.monotonic()
         attempt = 0
         refreshed_token = False
@@ -107,6 +110,8 @@ class ResilientCaller:
             try:
                 token = await self.tokens.token(tenant_id, resource)
                 request = build(token)
+                if on_request is not None:
+                    on_request()
                 try:
                     if limiter is None:
                         reply = await read_reply(self.http, request)

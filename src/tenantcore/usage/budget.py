@@ -37,6 +37,10 @@ class TraceBudget:
     def renews_at(self) -> datetime:
         return self.started_at + TRACE_WINDOW
 
+    def charge(self) -> None:
+        """One message-trace request sent (a retry is one more to Microsoft)."""
+        self.spent += 1
+
     def keep_on(self, tenant: Tenant) -> None:
         tenant.trace_window_started_at = self.started_at
         tenant.trace_queries_in_window = self.spent

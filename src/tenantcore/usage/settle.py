@@ -114,23 +114,21 @@ async def read_settlement(
     if budget.left <= 0:
         return None
     try:
-        rows, queries = await context.connector.exchange.message_trace(
+        rows, _ = await context.connector.exchange.message_trace(
             tenant.tenant_id,
             start=start,
             # The next day's first instant belongs to the next day's count.
             end=end - timedelta(microseconds=1),
             senders=senders,
             max_queries=budget.left,
+            on_request=budget.charge,
         )
-    except TraceBudgetExhausted as exc:
-        budget.spent += exc.queries
+    except TraceBudgetExhausted:
         log.warning("finished day's trace too long for the budget", tenant_id=tenant.tenant_id)
         return None
     except MicrosoftError as exc:
-        budget.spent += 1
         log.warning("settling the finished day failed", tenant_id=tenant.tenant_id, error=str(exc))
         return None
-    budget.spent += queries
     return Settlement(day, sent_times(rows), counted=True)
 
 

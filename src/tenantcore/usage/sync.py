@@ -159,7 +159,8 @@ async def _read_exchange(
 ) -> tuple[list[MessageTraceRow], set[str]] | None:
     """Today's trace rows of `senders` and the restricted senders, both read at once (a
     tenant's Exchange takes 3 concurrent calls, so a sync waits for one round trip, not two).
-    The queries the trace spent count against the budget whatever else happens. None: the
+    Every trace request sent, retries and a failed trace's included, is charged to the budget
+    as it goes. None: the
     sync cannot go on and is rescheduled."""
     exchange = context.connector.exchange
     trace = (
@@ -169,6 +170,7 @@ async def _read_exchange(
             end=now,
             senders=senders,
             max_queries=budget.left,
+            on_request=budget.charge,
         )
         if senders
         else _no_trace()
@@ -177,12 +179,9 @@ async def _read_exchange(
         trace, exchange.list_blocked_senders(tenant.tenant_id), return_exceptions=True
     )
     if isinstance(traced, TraceBudgetExhausted):
-        budget.spent += traced.queries
         log.warning("message trace too long for the budget", tenant_id=tenant.tenant_id)
         await _reschedule(context, tenant.id, budget.renews_at, budget)
         return None
-    if not isinstance(traced, BaseException):
-        budget.spent += traced[1]
     failure = traced if isinstance(traced, BaseException) else blocked
     if isinstance(failure, MicrosoftError):
         log.warning("usage sync failed", tenant_id=tenant.tenant_id, error=str(failure))

@@ -6,6 +6,7 @@ EndDate = the last row's Received and StartingRecipientAddress = its recipient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from tenantcore.microsoft.exchange.transport import ExchangeTransport
@@ -36,9 +37,12 @@ class TraceOps(ExchangeTransport):
         senders: list[str] | None = None,
         page_size: int = MAX_PAGE_SIZE,
         max_queries: int | None = None,
+        on_request: Callable[[], None] | None = None,
     ) -> tuple[list[MessageTraceRow], int]:
         """All trace rows in [start, end], and how many queries it took. With `max_queries`,
-        a trace needing more raises `TraceBudgetExhausted` instead of asking again."""
+        a trace needing more raises `TraceBudgetExhausted` instead of asking again.
+        `on_request` is told of every request sent, retries included, as they happen, so a
+        caller keeping Microsoft's trace budget counts what a failed trace spent too."""
         rows: list[MessageTraceRow] = []
         queries = 0
         window_end = end
@@ -53,7 +57,9 @@ class TraceOps(ExchangeTransport):
                 parameters["SenderAddress"] = senders
             if starting_recipient is not None:
                 parameters["StartingRecipientAddress"] = starting_recipient
-            result = await self.invoke(tenant_id, "Get-MessageTraceV2", parameters)
+            result = await self.invoke(
+                tenant_id, "Get-MessageTraceV2", parameters, on_request=on_request
+            )
             queries += 1
             page = [MessageTraceRow.model_validate(row) for row in result.rows]
             rows.extend(page)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,12 +78,13 @@ class ExchangeTransport:
         anchor: str | None = None,
         select: list[str] | None = None,
         retry_not_found: bool = False,
+        on_request: Callable[[], None] | None = None,
     ) -> InvokeResult:
         """Run one cmdlet, following `@odata.nextLink` until the result is complete.
 
         `anchor` routes per-mailbox cmdlets to the target mailbox (X-AnchorMailbox), which
         Exchange needs for Set-Mailbox / Set-CASMailbox; tenant-wide cmdlets anchor to the
-        system mailbox.
+        system mailbox. `on_request` is told of every HTTP request, pages and retries included.
         """
         url = f"{self.base_url}/adminapi/beta/{tenant_id}/InvokeCommand"
         if select:
@@ -122,6 +124,7 @@ class ExchangeTransport:
                 parse=lambda reply: _parse_page(reply, cmdlet),
                 limiter=self._limiter(tenant_id),
                 retry_not_found=retry_not_found,
+                on_request=on_request,
             )
             rows.extend(page.rows)
             warnings.extend(page.warnings)
