@@ -120,8 +120,16 @@ async def test_microsoft_down_keeps_the_tenant_connected_until_a_retry_succeeds(
         f"/v1/tenants/{tenant_id}/mailbox-limits", params={"domain_scope": DOMAIN}
     )
     assert limits.status_code == 200, "TenantCore still manages what it could not remove"
+    # Part of it may be gone: it is provisioned again, whole, unless the caller retries first.
+    assert limits.json()["policy"]["provisioning_status"] == "pending"
 
     await faults(api)
+    await api.worker.drain()
+    limits = await api.http.get(
+        f"/v1/tenants/{tenant_id}/mailbox-limits", params={"domain_scope": DOMAIN}
+    )
+    assert limits.json()["policy"]["provisioning_status"] == "provisioned"
+    assert limits.json()["provisioning"]["outbound_spam_policies"]
     assert (await api.http.delete(f"/v1/tenants/{tenant_id}")).status_code == 204
     leftovers = await tenantcore_objects(api, tenant_id, group)
     assert leftovers == {"policies": [], "rules": [], "transport_rules": [], "groups": []}

@@ -187,6 +187,11 @@ async def _withdraw_enforcement(context: AppContext, tenant: Tenant, scopes: lis
             error=str(exc),
         )
     except MicrosoftError as exc:
+        # Part may be gone already. The tenant stays connected, so its enforcement is put back
+        # whole by the worker unless the caller repeats the disconnect first.
+        async with unit_of_work(context.sessionmaker) as session:
+            await enforcement_repository.mark_pending(session, tenant.id)
+            context.jobs.nudge_tenant_after_commit(session, tenant.id)
         raise microsoft_unavailable(exc) from exc
 
 
