@@ -12,8 +12,8 @@ never with mailboxes. Then:
   `unblocked` event; the finished day is counted again once the trace has caught up
   (`usage/settle.py`), which records what its last sync missed.
 Message-trace queries are budgeted per tenant (`usage/budget.py`) to stay inside Microsoft's 100
-per 5 minutes; a sync that would overspend waits for the next window. Exchange calls run outside database
-transactions; the results are written in one unit of work.
+per 5 minutes; a sync that would overspend waits for the next window. Exchange calls run outside
+database transactions; the results are written in one unit of work.
 """
 
 from __future__ import annotations
