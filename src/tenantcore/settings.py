@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # 5-10 minutes behind (wire reference 4.8): sends after the day's last sync, and a cap
     # reached then, are recorded at the first sync this long after midnight.
     usage_settle_seconds: float = Field(default=900.0, ge=0)
+    # How long an API call that changes a tenant's Exchange (POST mailbox-limits, a display-name
+    # PATCH, a tenant DELETE) waits for that tenant's background work to let go of it.
+    tenant_lock_wait_seconds: float = Field(default=20.0, ge=0)
     # How long GET …/mailbox-limits may show a reading of Exchange (per scope and API process)
     # before reading it again; whatever TenantCore itself changes there shows at once.
     exchange_state_max_age_seconds: float = Field(default=60.0, ge=0)

@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 import structlog
+from sqlalchemy import select
 
+from tenantcore.core.db import unit_of_work
 from tenantcore.sandbox.server import SandboxServer
+from tenantcore.tenants.models import Tenant
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
@@ -164,3 +167,24 @@ async def test_a_tenant_without_enforcement_disconnects_without_calling_exchange
     assert {
         k: v for k, v in after.items() if k.startswith("exchange:") and v != before.get(k)
     } == {}
+
+
+async def test_a_tenant_busy_with_background_work_answers_503_and_keeps_everything(
+    api: Api,
+) -> None:
+    tenant_id, provisioning = await enforced(api)
+    group = provisioning["block_group"]["name"]
+    async with unit_of_work(api.context.sessionmaker, read_only=True) as session:
+        tenant_pk = await session.scalar(select(Tenant.id).where(Tenant.tenant_id == tenant_id))
+    assert tenant_pk is not None
+    api.context.settings = api.context.settings.model_copy(update={"tenant_lock_wait_seconds": 0.2})
+    async with api.context.tenant_locks.hold(tenant_pk) as held:  # a worker's job, say
+        assert held
+        busy = await api.http.delete(f"/v1/tenants/{tenant_id}")
+    assert busy.status_code == 503
+    assert busy.headers["Retry-After"] == "5"
+    assert (await api.http.get(f"/v1/tenants/{tenant_id}")).status_code == 200
+    kept = await tenantcore_objects(api, tenant_id, group)
+    assert kept["policies"]
+    assert kept["groups"] == [group]
+    assert (await api.http.delete(f"/v1/tenants/{tenant_id}")).status_code == 204

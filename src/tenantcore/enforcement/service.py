@@ -37,8 +37,6 @@ from tenantcore.tenants.service import require_tenant
 
 log = structlog.get_logger(__name__)
 RETRY_DELAY = timedelta(seconds=30)
-# How long a request waits for a background job to let go of the tenant's Exchange.
-TENANT_LOCK_WAIT = 20.0
 
 
 def validate_limit(value: object) -> int:
@@ -104,7 +102,9 @@ async def set_policy(
     # Provision now, so the answer shows what Exchange holds, unless a worker is busy with the
     # tenant for long: then the policy stays pending and that worker's next job provisions it.
     # Reading Exchange back for the answer is tenant work too, so it happens under the lock.
-    async with context.tenant_locks.hold(tenant_pk, wait_seconds=TENANT_LOCK_WAIT) as held:
+    async with context.tenant_locks.hold(
+        tenant_pk, wait_seconds=context.settings.tenant_lock_wait_seconds
+    ) as held:
         if held:
             await provision_tenant(context, tenant_pk)
             return await describe(context, principal, tenant_id, domain_scope, fresh=True)

@@ -29,7 +29,7 @@ from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.names import lookup_name
 from tenantcore.domains.service import microsoft_failure
 from tenantcore.enforcement import repository as enforcement_repository
-from tenantcore.enforcement.service import TENANT_LOCK_WAIT, validate_limit
+from tenantcore.enforcement.service import validate_limit
 from tenantcore.mailboxes import repository, rules
 from tenantcore.mailboxes.errors import (
     DomainNotVerified,
@@ -319,7 +319,9 @@ async def update(
         and new_name != mailbox.display_name
         and mailbox.status == MailboxStatus.READY
     ):
-        async with context.tenant_locks.hold(tenant.id, wait_seconds=TENANT_LOCK_WAIT) as held:
+        async with context.tenant_locks.hold(
+            tenant.id, wait_seconds=context.settings.tenant_lock_wait_seconds
+        ) as held:
             if not held:
                 raise ServiceUnavailable(
                     "The tenant's Exchange is busy with background work; retry shortly."

@@ -35,9 +35,6 @@ from tenantcore.tenants.schemas import TenantOut
 
 log = structlog.get_logger(__name__)
 
-# How long a disconnect waits for the tenant's background work to let go of it.
-DISCONNECT_LOCK_WAIT = 20.0
-
 
 def normalise_guid(value: str) -> str:
     try:
@@ -160,7 +157,9 @@ async def disconnect(context: AppContext, principal: Principal, tenant_id: str) 
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
         tenant = await require_tenant(session, principal, tenant_id)
         scopes = [p.scope_key for p in await enforcement_repository.policies_of(session, tenant.id)]
-    async with context.tenant_locks.hold(tenant.id, wait_seconds=DISCONNECT_LOCK_WAIT) as held:
+    async with context.tenant_locks.hold(
+        tenant.id, wait_seconds=context.settings.tenant_lock_wait_seconds
+    ) as held:
         if not held:
             raise ServiceUnavailable(
                 "The tenant's background work is still running; retry shortly.",
