@@ -156,7 +156,6 @@ async def disconnect(context: AppContext, principal: Principal, tenant_id: str) 
     stay. Runs under the tenant's lock, so no worker re-creates what was just removed."""
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
         tenant = await require_tenant(session, principal, tenant_id)
-        scopes = [p.scope_key for p in await enforcement_repository.policies_of(session, tenant.id)]
     async with context.tenant_locks.hold(
         tenant.id, wait_seconds=context.settings.tenant_lock_wait_seconds
     ) as held:
@@ -165,6 +164,10 @@ async def disconnect(context: AppContext, principal: Principal, tenant_id: str) 
                 "The tenant's background work is still running; retry shortly.",
                 headers={"Retry-After": "5"},
             )
+        # Read under the lock: a policy saved a moment ago is withdrawn too.
+        async with unit_of_work(context.sessionmaker, read_only=True) as session:
+            policies = await enforcement_repository.policies_of(session, tenant.id)
+        scopes = [policy.scope_key for policy in policies]
         if scopes and tenant.exchange_bootstrap_status == BootstrapStatus.READY:
             await _withdraw_enforcement(context, tenant, scopes)
         async with unit_of_work(context.sessionmaker) as session:
