@@ -118,6 +118,13 @@ async def faults(api: Api, *rules: dict[str, Any]) -> None:
     response.raise_for_status()
 
 
+async def exchange_fails(api: Api, operation: str = "*", status: int = 503) -> None:
+    """Every Exchange call matching `operation` (a glob) fails with `status`, at once and for
+    good (no Retry-After wait), until `faults(api)` clears it."""
+    rule = {"host": "exchange", "operation": operation, "error_rate": 1.0}
+    await faults(api, {**rule, "error_statuses": [status], "retry_after_seconds": 0})
+
+
 async def calls(api: Api) -> dict[str, int]:
     """How many times the sandbox was called, per `host:operation`."""
     counters = (await api.control.get("/_sandbox/counters")).json()

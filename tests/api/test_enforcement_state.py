@@ -11,6 +11,7 @@ from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
     calls,
+    exchange_fails,
     faults,
     one,
     tenant_with_ready_mailboxes,
@@ -106,15 +107,7 @@ async def test_what_tenantcore_changes_in_exchange_shows_at_once(api: Api) -> No
 
 async def test_a_failed_reading_is_reported_and_not_kept(api: Api) -> None:
     tenant_id = await enforced_tenant(api)
-    await faults(
-        api,
-        {
-            "host": "exchange",
-            "operation": "Get-TransportRule",
-            "error_rate": 1.0,
-            "error_statuses": [403],
-        },
-    )
+    await exchange_fails(api, "Get-TransportRule", 403)
     await api.advance_sandbox_clock(api.context.settings.exchange_state_max_age_seconds + 1)
     await api.context.refresh_clock()
     failed = await limits(api, tenant_id)

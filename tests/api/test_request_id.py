@@ -10,7 +10,7 @@ import structlog
 
 from tenantcore.app import create_app
 from tests.api.conftest import Api
-from tests.api.mailbox_support import faults
+from tests.api.mailbox_support import exchange_fails
 
 
 async def test_every_response_carries_a_new_request_id(api: Api) -> None:
@@ -49,14 +49,7 @@ async def test_an_unusable_caller_id_is_replaced(api: Api, unusable: str) -> Non
 
 async def test_log_lines_of_the_request_name_it(api: Api) -> None:
     tenant_id = await api.connect_tenant()
-    everywhere = {
-        "host": "exchange",
-        "operation": "*",
-        "error_rate": 1.0,
-        "error_statuses": [503],
-        "retry_after_seconds": 0,
-    }
-    await faults(api, everywhere)
+    await exchange_fails(api)
     with structlog.testing.capture_logs(
         processors=[structlog.contextvars.merge_contextvars]
     ) as logs:

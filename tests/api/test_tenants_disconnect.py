@@ -19,6 +19,7 @@ from tests.api.mailbox_support import (
     DOMAIN,
     PASSWORD,
     calls,
+    exchange_fails,
     exchange_mailboxes,
     faults,
     one,
@@ -107,14 +108,7 @@ async def test_microsoft_down_keeps_the_tenant_connected_until_a_retry_succeeds(
 ) -> None:
     tenant_id, provisioning = await enforced(api)
     group = provisioning["block_group"]["name"]
-    outage = {
-        "host": "exchange",
-        "operation": "Remove-*",
-        "error_rate": 1.0,
-        "error_statuses": [503],
-        "retry_after_seconds": 0,
-    }
-    await faults(api, outage)
+    await exchange_fails(api, "Remove-*")
     response = await api.http.delete(f"/v1/tenants/{tenant_id}")
     assert response.status_code == 503
     assert response.json()["detail"]["code"] == "microsoft_unavailable"
@@ -141,8 +135,7 @@ async def test_microsoft_down_keeps_the_tenant_connected_until_a_retry_succeeds(
 async def test_revoked_access_still_disconnects_and_says_what_was_left(api: Api) -> None:
     tenant_id, provisioning = await enforced(api)
     group = provisioning["block_group"]["name"]
-    revoked = {"host": "exchange", "operation": "*", "error_rate": 1.0, "error_statuses": [403]}
-    await faults(api, revoked)
+    await exchange_fails(api, status=403)  # access revoked
     with structlog.testing.capture_logs() as logs:
         response = await api.http.delete(f"/v1/tenants/{tenant_id}")
     assert response.status_code == 204

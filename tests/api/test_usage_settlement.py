@@ -20,6 +20,8 @@ from tests.api.mailbox_support import (
     DOMAIN,
     PASSWORD,
     calls,
+    exchange_fails,
+    faults,
     one,
     provision,
     smtp_send,
@@ -137,30 +139,16 @@ async def test_an_unsettled_day_waits_for_the_trace_and_then_settles(api: Api) -
     assert (await _tenant(api, tenant_id)).usage_unsettled_day == day
 
     # Every trace query fails: neither today's sync nor the settlement happens.
-    await _trace_faults(api, error_rate=1.0)
+    await exchange_fails(api, "Get-MessageTraceV2")
     await api.advance_sandbox_clock(api.context.settings.usage_settle_seconds + 1)
     await api.worker.drain()
     assert (await _tenant(api, tenant_id)).usage_unsettled_day == day
 
-    await _trace_faults(api, error_rate=0.0)
+    await faults(api)
     await api.advance_sandbox_clock(61)
     await api.worker.drain()
     assert (await _tenant(api, tenant_id)).usage_unsettled_day is None
     assert await _history(api, {SALES: mailbox_id}) == {SALES: (day, 0, False)}
-
-
-async def _trace_faults(api: Api, *, error_rate: float) -> None:
-    rules = [
-        {
-            "host": "exchange",
-            "operation": "Get-MessageTraceV2",
-            "error_rate": error_rate,
-            "error_statuses": [503],
-            "retry_after_seconds": 0,
-        }
-    ]
-    response = await api.control.put("/_sandbox/faults", json={"rules": rules, "seed": 1})
-    response.raise_for_status()
 
 
 async def _tenant(api: Api, tenant_id: str) -> Tenant:

@@ -20,6 +20,7 @@ from tests.api.mailbox_support import (
     DOMAIN,
     PASSWORD,
     calls,
+    exchange_fails,
     faults,
     one,
     smtp_send,
@@ -189,16 +190,7 @@ async def test_a_failed_exchange_read_retries_soon_and_keeps_the_trace_spend(api
     assert before.last_sync_at is not None
 
     # The trace answers; the restricted-senders read fails for good.
-    await faults(
-        api,
-        {
-            "host": "exchange",
-            "operation": "Get-BlockedSenderAddress",
-            "error_rate": 1.0,
-            "error_statuses": [503],
-            "retry_after_seconds": 0,
-        },
-    )
+    await exchange_fails(api, "Get-BlockedSenderAddress")
     await api.advance_sandbox_clock(301)
     await api.worker.drain()
     failed = await _tenant_row(api, tenant_id)
@@ -233,16 +225,7 @@ async def test_a_failed_trace_charges_every_request_it_sent(api: Api) -> None:
     tenant_id = await tenant_with_ready_mailboxes(api, "sales")
     trace = "exchange:Get-MessageTraceV2"
     sent_before = (await calls(api)).get(trace, 0)
-    await faults(
-        api,
-        {
-            "host": "exchange",
-            "operation": "Get-MessageTraceV2",
-            "error_rate": 1.0,
-            "error_statuses": [503],
-            "retry_after_seconds": 0,
-        },
-    )
+    await exchange_fails(api, "Get-MessageTraceV2")
     await api.advance_sandbox_clock(301)  # a sync falls due, in a fresh 5-minute window
     await api.worker.drain()
     sent = (await calls(api))[trace] - sent_before
