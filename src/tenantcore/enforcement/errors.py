@@ -18,4 +18,7 @@ class PolicyNotFound(AppError):
 
 class InvalidEventFilter(AppError):
     code = "invalid_event_filter"
-    default_message = "action must be blocked or unblocked; limit 1-500; offset >= 0."
+    default_message = (
+        "action must be blocked or unblocked; limit 1-500; offset >= 0; since and until "
+        "ISO 8601 date-times, since before until."
+    )

@@ -3,6 +3,8 @@ shape of `EventPage` (the API tests hold it to the model)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import orjson
 from sqlalchemy.engine import Connection
 
@@ -11,6 +13,7 @@ from tenantcore.core.reads import JSON_OPTIONS
 from tenantcore.enforcement import repository
 from tenantcore.enforcement.errors import InvalidEventFilter
 from tenantcore.enforcement.models import EnforcementAction
+from tenantcore.mailboxes.errors import MailboxNotFound
 from tenantcore.tenants.service import require_tenant_row
 
 MAX_EVENTS_PER_PAGE = 500
@@ -19,28 +22,55 @@ MAX_OFFSET = 2**31 - 1
 _ACTIONS = frozenset(action.value for action in EnforcementAction)
 
 
+def event_time(value: str | None, name: str) -> datetime | None:
+    """A `since`/`until` bound: ISO 8601, read as UTC when it carries no offset."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
+        raise InvalidEventFilter(f"{name} must be an ISO 8601 date-time.") from None
+
+
 def event_page(
     connection: Connection,
     principal: Principal,
     *,
     tenant_id: str | None,
+    mailbox_id: str | None,
     action: str | None,
+    since: str | None,
+    until: str | None,
     limit: int,
     offset: int,
 ) -> bytes:
-    """Blocks and unblocks of the caller's tenants (or one of them), newest first."""
+    """Blocks and unblocks of the caller's tenants (or of one tenant or mailbox), newest
+    first, optionally only those recorded in [since, until)."""
     if action is not None and action not in _ACTIONS:
         raise InvalidEventFilter
     if not 1 <= limit <= MAX_EVENTS_PER_PAGE or not 0 <= offset <= MAX_OFFSET:
         raise InvalidEventFilter
+    since_at, until_at = event_time(since, "since"), event_time(until, "until")
+    if since_at is not None and until_at is not None and since_at >= until_at:
+        raise InvalidEventFilter("since must be before until.")
     tenant_pk = None
     if tenant_id is not None:
         tenant_pk = require_tenant_row(connection, principal, tenant_id)[0]
+    if mailbox_id is not None:
+        mailbox_tenant = repository.owned_mailbox_tenant_on(
+            connection, principal.account_id, mailbox_id
+        )
+        if mailbox_tenant is None or tenant_pk not in (None, mailbox_tenant):
+            raise MailboxNotFound
     rows, total = repository.events_page_on(
         connection,
         principal.account_id,
         tenant_pk=tenant_pk,
+        mailbox_pk=mailbox_id,
         action=action,
+        since=since_at,
+        until=until_at,
         limit=limit,
         offset=offset,
     )

@@ -74,7 +74,9 @@ async def tenants_due(
 
 # The columns of an event in the events response, in `EVENT_FIELDS` order.
 EVENT_FIELDS = (
+    "id",
     "tenant_id",
+    "mailbox_id",
     "mailbox_address",
     "action_taken",
     "sent_count",
@@ -84,7 +86,9 @@ EVENT_FIELDS = (
     "occurred_at",
 )
 _EVENT_COLUMNS = (
+    EnforcementEvent.id,
     Tenant.tenant_id,
+    EnforcementEvent.mailbox_pk,
     EnforcementEvent.mailbox_address,
     EnforcementEvent.action,
     EnforcementEvent.sent_count,
@@ -100,16 +104,26 @@ def events_page_on(
     account_id: str,
     *,
     tenant_pk: str | None,
+    mailbox_pk: str | None,
     action: str | None,
+    since: datetime | None,
+    until: datetime | None,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[AnyRow], int]:
-    """A page of the account's events (`EVENT_FIELDS`), newest first, and the total matching."""
+    """A page of the account's events (`EVENT_FIELDS`), newest first, and the total matching:
+    recorded at or after `since` and before `until`."""
     conditions = [Tenant.account_id == account_id]
     if tenant_pk is not None:
         conditions.append(EnforcementEvent.tenant_pk == tenant_pk)
+    if mailbox_pk is not None:
+        conditions.append(EnforcementEvent.mailbox_pk == mailbox_pk)
     if action is not None:
         conditions.append(EnforcementEvent.action == action)
+    if since is not None:
+        conditions.append(EnforcementEvent.created_at >= since)
+    if until is not None:
+        conditions.append(EnforcementEvent.created_at < until)
     matching = (
         select(*_EVENT_COLUMNS)
         .join(Tenant, Tenant.id == EnforcementEvent.tenant_pk)
@@ -126,3 +140,13 @@ def events_page_on(
         .offset(offset)
     ).all()
     return rows, int(total or 0)
+
+
+def owned_mailbox_tenant_on(connection: Connection, account_id: str, mailbox_pk: str) -> str | None:
+    """The tenant (primary key) of the account's mailbox `mailbox_pk`; None when the account
+    has no such mailbox."""
+    return connection.scalar(
+        select(Mailbox.tenant_pk)
+        .join(Tenant, Tenant.id == Mailbox.tenant_pk)
+        .where(Mailbox.id == mailbox_pk, Tenant.account_id == account_id)
+    )

@@ -13,6 +13,7 @@ from tenantcore.domains.errors import DomainNotFound
 from tenantcore.enforcement import reads, service
 from tenantcore.enforcement.errors import InvalidEventFilter, InvalidSendLimit, PolicyNotFound
 from tenantcore.enforcement.schemas import EventPage, PolicyResponse, PolicySet
+from tenantcore.mailboxes.errors import MailboxNotFound
 from tenantcore.tenants.errors import ExchangeBootstrapNotReady, TenantNotFound
 
 router = APIRouter(tags=["Enforcement"])
@@ -57,23 +58,41 @@ async def get_enforcement(
     response_model=None,
     responses={
         200: {"model": EventPage},
-        **responses(*AUTH_ERRORS, TenantNotFound, InvalidEventFilter),
+        **responses(*AUTH_ERRORS, TenantNotFound, MailboxNotFound, InvalidEventFilter),
     },
 )
 async def list_events(
     reader: ReaderDep,
     tenant_id: Annotated[str | None, Query()] = None,
+    mailbox_id: Annotated[str | None, Query()] = None,
     action: Annotated[str | None, Query()] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            description="Only events recorded at or after this ISO 8601 date-time (UTC "
+            "when no offset is given)."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, Query(description="Only events recorded before this ISO 8601 date-time.")
+    ] = None,
     limit: Annotated[int, Query()] = 50,
     offset: Annotated[int, Query()] = 0,
 ) -> Response:
-    """Blocks and unblocks, newest first."""
+    """Blocks and unblocks, newest first (by `created_at`, when TenantCore recorded them).
+
+    To follow new events, poll with `since` set to the newest `created_at` already seen and
+    skip the `id`s already seen: `since` is inclusive, so an event recorded in the same
+    instant as the last one read is never missed."""
     body = await reader.run(
         lambda connection, principal: reads.event_page(
             connection,
             principal,
             tenant_id=tenant_id,
+            mailbox_id=mailbox_id,
             action=action,
+            since=since,
+            until=until,
             limit=limit,
             offset=offset,
         )

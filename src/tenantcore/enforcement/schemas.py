@@ -58,7 +58,12 @@ class PolicyResponse(BaseModel):
 
 
 class EventOut(BaseModel):
+    id: str = Field(description="The event's id: stable, unique, for de-duplicating polls.")
     tenant_id: str
+    mailbox_id: str | None = Field(
+        description="The mailbox's id; null once the mailbox is no longer in TenantCore "
+        "(`mailbox_address` still names it)."
+    )
     mailbox_address: str
     action_taken: str = Field(description="`blocked` or `unblocked`.")
     sent_count: int = Field(

@@ -55,3 +55,10 @@ class NoUpdates(AppError):
     default_message = (
         "Request body contained no recognised fields (display_name, daily_send_limit)."
     )
+
+
+class InvalidDateRange(AppError):
+    code = "invalid_date_range"
+    default_message = (
+        "from and to must be dates (YYYY-MM-DD), from not after to, at most 366 days apart."
+    )

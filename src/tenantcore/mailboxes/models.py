@@ -107,3 +107,6 @@ class MailboxUsageDay(Base):
     blocked_at: Mapped[datetime | None]
     # The effective cap that applied that day (NULL: none).
     limit_value: Mapped[int | None]
+    # When the finished day was counted again from message trace (usage/settle.py); NULL:
+    # `sends` is the count of the day's last usage sync.
+    settled_at: Mapped[datetime | None]

@@ -1,4 +1,4 @@
-"""The mailbox read endpoints (seed): the list and one mailbox's usage.
+"""The mailbox read endpoints: the list and one mailbox's usage (seed), and its usage history.
 
 They run on the read pool (core/reads.py): plain rows straight to JSON, no ORM objects. The
 fields and formats are those of `MailboxList`/`MailboxOut` and `UsageOut`, which document
@@ -7,7 +7,10 @@ them; the API tests compare the documents with those models.
 
 from __future__ import annotations
 
+import re
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import orjson
 from sqlalchemy.engine import Connection
@@ -17,12 +20,16 @@ from tenantcore.core.reads import JSON_OPTIONS
 from tenantcore.enforcement.caps import effective_cap, scope_limit
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
 from tenantcore.mailboxes import repository
-from tenantcore.mailboxes.errors import MailboxNotFound
+from tenantcore.mailboxes.errors import InvalidDateRange, MailboxNotFound
 from tenantcore.mailboxes.schemas import UsageOut
 from tenantcore.tenants.service import path_guid, require_tenant_row
 
 _LIST_OUTPUT_FIELDS = repository.LIST_FIELDS[:-1]  # all but usage_day (and the tenant's name)
 _LIST_DAY_AT = len(_LIST_OUTPUT_FIELDS)
+# The history's default span (30 days, today included) and its longest.
+HISTORY_DEFAULT_DAYS = 30
+HISTORY_MAX_DAYS = 366
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def todays_count(sends_today: int, usage_day: str | None, today: str) -> int:
@@ -57,12 +64,11 @@ def _percent(sends: int, cap: int) -> float:
     return float(ratio.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-def mailbox_usage(
-    connection: Connection, principal: Principal, tenant_id: str, mailbox_id: str, today: str
-) -> bytes:
-    """The `UsageOut` document, serialized: today's numbers from the mailbox row (filled by the
-    usage sync) measured against the cap that applies — the enforced one, else the mailbox's
-    own; with none, remaining and utilization are null."""
+def _usage_source(
+    connection: Connection, principal: Principal, tenant_id: str, mailbox_id: str
+) -> dict[str, Any]:
+    """The mailbox's `USAGE_FIELDS` and `effective` (its enforced cap, see `UsageOut`), or
+    `tenant_not_found` / `mailbox_not_found`."""
     row = repository.usage_row_on(
         connection, principal.account_id, path_guid(tenant_id), mailbox_id
     )
@@ -79,8 +85,19 @@ def mailbox_usage(
         )
         if limit is not None
     }
+    mailbox["effective"] = effective_cap(mailbox["daily_send_limit"], scope_limit(domain, policies))
+    return mailbox
+
+
+def mailbox_usage(
+    connection: Connection, principal: Principal, tenant_id: str, mailbox_id: str, today: str
+) -> bytes:
+    """The `UsageOut` document, serialized: today's numbers from the mailbox row (filled by the
+    usage sync) measured against the cap that applies — the enforced one, else the mailbox's
+    own; with none, remaining and utilization are null."""
+    mailbox = _usage_source(connection, principal, tenant_id, mailbox_id)
     own_limit = mailbox["daily_send_limit"]
-    effective = effective_cap(own_limit, scope_limit(domain, policies))
+    effective = mailbox["effective"]
     applicable = effective if effective is not None else own_limit
     sends = todays_count(mailbox["sends_today"], mailbox["usage_day"], today)
     usage = UsageOut(
@@ -99,3 +116,68 @@ def mailbox_usage(
         status=mailbox["status"],
     )
     return usage.model_dump_json().encode()
+
+
+def _day(value: str) -> date:
+    """A YYYY-MM-DD day (not the other forms `date.fromisoformat` reads)."""
+    if not _DAY.fullmatch(value):
+        raise InvalidDateRange
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidDateRange from None
+
+
+def _history_range(first: str | None, last: str | None, today: str) -> tuple[str, str]:
+    """The [from, to] days asked for; by default the 30 days up to today."""
+    to_day = _day(today if last is None else last)
+    default_from = to_day - timedelta(days=HISTORY_DEFAULT_DAYS - 1)
+    from_day = default_from if first is None else _day(first)
+    if from_day > to_day or (to_day - from_day).days >= HISTORY_MAX_DAYS:
+        raise InvalidDateRange
+    return from_day.isoformat(), to_day.isoformat()
+
+
+def mailbox_usage_history(
+    connection: Connection,
+    principal: Principal,
+    tenant_id: str,
+    mailbox_id: str,
+    *,
+    first: str | None,
+    last: str | None,
+    today: str,
+) -> bytes:
+    """The `UsageHistory` document, serialized: the kept days in the range, then the day the
+    usage sync is still counting (from the mailbox row), if it falls in the range."""
+    from_day, to_day = _history_range(first, last, today)
+    mailbox = _usage_source(connection, principal, tenant_id, mailbox_id)
+    days: list[dict[str, Any]] = []
+    for row in repository.history_rows_on(connection, mailbox_id, from_day, to_day):
+        day = dict(zip(repository.HISTORY_FIELDS, row, strict=True))
+        day["state"] = "closed" if day["settled_at"] is None else "settled"
+        days.append(day)
+    counting = mailbox["usage_day"]
+    kept = {day["day"] for day in days}
+    if counting is not None and from_day <= counting <= to_day and counting not in kept:
+        days.append(
+            {
+                "day": counting,
+                "sends": mailbox["sends_today"],
+                "limit_value": mailbox["effective"],
+                "blocked_at": mailbox["blocked_at"],
+                "state": "open",
+                "settled_at": None,
+            }
+        )
+    return orjson.dumps(
+        {
+            "mailbox_id": mailbox["id"],
+            "primary_smtp": mailbox["primary_smtp"],
+            "from": from_day,
+            "to": to_day,
+            "days": days,
+            "count": len(days),
+        },
+        option=JSON_OPTIONS,
+    )

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantcore.core.reads import AnyRow, as_stored
 from tenantcore.domains.models import Domain
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementPolicy
-from tenantcore.mailboxes.models import Mailbox, MailboxStatus
+from tenantcore.mailboxes.models import Mailbox, MailboxStatus, MailboxUsageDay
 from tenantcore.tenants.models import Tenant
 
 # PostgreSQL's deadlock_detected: two requests each holding a slot the other one wants.
@@ -144,6 +144,35 @@ def usage_row_on(
     return connection.execute(
         _USAGE, {"tenant_guid": tenant_guid, "account_id": account_id, "mailbox_id": mailbox_id}
     ).one_or_none()
+
+
+# The columns of a kept day in the usage history, in `HISTORY_FIELDS` order.
+HISTORY_FIELDS = ("day", "sends", "limit_value", "blocked_at", "settled_at")
+_HISTORY = (
+    select(
+        MailboxUsageDay.day,
+        MailboxUsageDay.sends,
+        MailboxUsageDay.limit_value,
+        as_stored(MailboxUsageDay.blocked_at),
+        as_stored(MailboxUsageDay.settled_at),
+    )
+    .where(
+        MailboxUsageDay.mailbox_pk == bindparam("mailbox_id"),
+        MailboxUsageDay.day >= bindparam("first"),
+        MailboxUsageDay.day <= bindparam("last"),
+    )
+    .order_by(MailboxUsageDay.day)
+)
+
+
+def history_rows_on(
+    connection: Connection, mailbox_id: str, first: str, last: str
+) -> Sequence[AnyRow]:
+    """The mailbox's kept days (`HISTORY_FIELDS`) from `first` to `last` (YYYY-MM-DD, both
+    included), oldest first. The caller has checked the mailbox is the account's."""
+    return connection.execute(
+        _HISTORY, {"mailbox_id": mailbox_id, "first": first, "last": last}
+    ).all()
 
 
 async def domain_name_of(session: AsyncSession, domain_pk: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from tenantcore.accounts.errors import AUTH_ERRORS
 from tenantcore.core.deps import (
@@ -20,6 +22,7 @@ from tenantcore.mailboxes import reads, service
 from tenantcore.mailboxes.errors import (
     DomainNotVerified,
     DuplicateEmail,
+    InvalidDateRange,
     InvalidDisplayName,
     InvalidEmail,
     MailboxLimitReached,
@@ -33,6 +36,7 @@ from tenantcore.mailboxes.schemas import (
     ProvisionRequest,
     ProvisionResponse,
     UpdateResponse,
+    UsageHistory,
     UsageOut,
 )
 from tenantcore.tenants.errors import ExchangeBootstrapNotReady, TenantNotFound
@@ -130,6 +134,40 @@ async def mailbox_usage(tenant_id: str, mailbox_id: str, reader: ReaderDep) -> R
     body = await reader.run(
         lambda connection, principal: reads.mailbox_usage(
             connection, principal, tenant_id, mailbox_id, today
+        )
+    )
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/{mailbox_id}/usage/history",
+    response_model=None,
+    responses={
+        200: {"model": UsageHistory},
+        **responses(*AUTH_ERRORS, InvalidDateRange, TenantNotFound, MailboxNotFound),
+    },
+)
+async def mailbox_usage_history(
+    tenant_id: str,
+    mailbox_id: str,
+    reader: ReaderDep,
+    first: Annotated[
+        str | None,
+        Query(
+            alias="from", description="First UTC day, YYYY-MM-DD (default: 29 days before `to`)."
+        ),
+    ] = None,
+    last: Annotated[
+        str | None, Query(alias="to", description="Last UTC day, YYYY-MM-DD (default: today).")
+    ] = None,
+) -> Response:
+    """Sends per UTC day, with the cap Exchange enforced and any block, over at most 366 days.
+    Finished days are kept when the counters reset at midnight and settled once message
+    trace has caught up (`state`)."""
+    today = reader.context.now().date().isoformat()
+    body = await reader.run(
+        lambda connection, principal: reads.mailbox_usage_history(
+            connection, principal, tenant_id, mailbox_id, first=first, last=last, today=today
         )
     )
     return Response(body, media_type="application/json")

@@ -169,3 +169,42 @@ class UsageOut(BaseModel):
         description="When the numbers were last read from Exchange; null before the first sync."
     )
     status: str = Field(description="The mailbox's status (provisioning | ready | failed).")
+
+
+class UsageDayOut(BaseModel):
+    """One UTC day of a mailbox's sending (beyond the seed)."""
+
+    day: str = Field(description="The UTC day, YYYY-MM-DD.")
+    sends: int = Field(
+        description="Emails sent that day from Exchange message trace (recipients, the unit "
+        "Exchange's cap counts)."
+    )
+    limit_value: int | None = Field(
+        description="The cap Exchange enforced that day (`effective_send_limit`); null when "
+        "no mailbox-limits policy covered the mailbox. For an `open` day, the cap that "
+        "applies now."
+    )
+    blocked_at: datetime | None = Field(description="When the day's block was applied, if any.")
+    state: Literal["open", "closed", "settled"] = Field(
+        description="`open`: the usage sync is still counting the day (today, or the day just "
+        "ended until the first sync after midnight closes it). `closed`: kept with the count "
+        "of the day's last usage sync. `settled`: counted again from message trace once it "
+        "had caught up after the day ended (final)."
+    )
+    settled_at: datetime | None = Field(description="When the day was settled.")
+
+
+class UsageHistory(BaseModel):
+    """A mailbox's daily usage over a range of UTC days (beyond the seed)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    mailbox_id: str
+    primary_smtp: str
+    from_day: str = Field(alias="from", description="The first day asked for (YYYY-MM-DD).")
+    to_day: str = Field(alias="to", description="The last day asked for (YYYY-MM-DD).")
+    days: list[UsageDayOut] = Field(
+        description="Oldest first. A day is missing when TenantCore has no count for it: "
+        "before the mailbox was ready, or a day on which no usage sync ran."
+    )
+    count: int

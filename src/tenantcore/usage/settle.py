@@ -145,6 +145,7 @@ async def record_settlement(
     for kept, address in await repository.kept_day(session, tenant.id, settlement.day):
         times = settlement.times.get(address.lower(), [])
         kept.sends = len(times)
+        kept.settled_at = now
         cap = kept.limit_value
         if kept.blocked_at is not None or cap is None or len(times) < cap:
             continue
