@@ -1,24 +1,32 @@
 """Arrangements shared by the mailbox tests: a tenant with a verified domain, provisioning
-requests, and direct reads of what the database and Exchange hold."""
+requests, sends through the sandbox's SMTP, a mailbox blocked on its cap and released at
+midnight, and direct reads of what the database and Exchange hold."""
 
 from __future__ import annotations
 
+import asyncio
 import smtplib
 import ssl
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import httpx2
+import pytest
 from sqlalchemy import select
 
 from tenantcore.core.db import unit_of_work
 from tenantcore.mailboxes.models import Mailbox
 from tenantcore.microsoft.models import Mailbox as ExchangeMailbox
+from tenantcore.sandbox.server import SandboxServer
 from tests.api.conftest import Api
 from tests.api.flows import verified_domain
 
 DOMAIN = "mail.acmecorp.com"
 PASSWORD = "SecureP@ssw0rd!"
+SALES = f"sales@{DOMAIN}"
+OPS = f"ops@{DOMAIN}"
 # The seed's list fields plus TenantCore's additions, exactly.
 MAILBOX_FIELDS = {
     "id",
@@ -147,3 +155,47 @@ def smtp_send(port: int, ca_pem: str, address: str, password: str) -> tuple[int,
         message.set_content("Hello from TenantCore.")
         client.send_message(message)
         return client.noop()
+
+
+@dataclass(frozen=True)
+class BlockedDay:
+    """What the scenario leaves: the tenant, its two mailboxes' ids, and the two UTC days."""
+
+    tenant_id: str
+    ids: dict[str, str]
+    first: str
+    second: str
+
+
+async def blocked_then_released(api: Api, *, settle: bool) -> BlockedDay:
+    """SALES (cap 2) sends 2 and is refused a 3rd on day one; the sync reports the block;
+    midnight releases it. With `settle`, the finished day is then counted again."""
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales", "ops")
+    ids = {address: (await one(api, tenant_id, address))["id"] for address in (SALES, OPS)}
+    limits = await api.http.post(
+        f"/v1/tenants/{tenant_id}/mailbox-limits",
+        json={"daily_send_limit": 2, "domain_scope": DOMAIN},
+    )
+    assert limits.status_code == 200
+    first = (await api.sandbox_now()).date().isoformat()
+    server = SandboxServer(api.sandbox, http_port=0, smtp_port=0)
+    addresses = await server.start()
+    try:
+        ca = server.tls.ca_pem
+        for _ in range(2):
+            code, _ = await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
+            assert code == 250
+        with pytest.raises(smtplib.SMTPSenderRefused):
+            await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
+    finally:
+        await server.stop()
+    await api.advance_sandbox_clock(301)
+    await api.worker.drain()
+    now = await api.sandbox_now()
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    await api.advance_sandbox_clock((midnight - now).total_seconds() + 60)
+    await api.worker.drain()
+    if settle:
+        await api.advance_sandbox_clock(api.context.settings.usage_settle_seconds)
+        await api.worker.drain()
+    return BlockedDay(tenant_id, ids, first, midnight.date().isoformat())

@@ -3,77 +3,23 @@ on its cap, released at midnight, its finished day settled from message trace.""
 
 from __future__ import annotations
 
-import asyncio
-import smtplib
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-import pytest
-
 from tenantcore.enforcement.schemas import EventPage
 from tenantcore.mailboxes.schemas import UsageHistory
-from tenantcore.sandbox.server import SandboxServer
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
-    DOMAIN,
-    PASSWORD,
-    one,
+    OPS,
+    SALES,
+    BlockedDay,
+    blocked_then_released,
     provision,
-    smtp_send,
     tenant_with_domain,
-    tenant_with_ready_mailboxes,
 )
 
-SALES = f"sales@{DOMAIN}"
-OPS = f"ops@{DOMAIN}"
 
-
-@dataclass(frozen=True)
-class Day:
-    """What the scenario leaves: the tenant, its two mailboxes' ids, and the two UTC days."""
-
-    tenant_id: str
-    ids: dict[str, str]
-    first: str
-    second: str
-
-
-async def _blocked_then_released(api: Api, *, settle: bool) -> Day:
-    """SALES (cap 2) sends 2 and is refused a 3rd on day one; the sync reports the block;
-    midnight releases it. With `settle`, the finished day is then counted again."""
-    tenant_id = await tenant_with_ready_mailboxes(api, "sales", "ops")
-    ids = {address: (await one(api, tenant_id, address))["id"] for address in (SALES, OPS)}
-    limits = await api.http.post(
-        f"/v1/tenants/{tenant_id}/mailbox-limits",
-        json={"daily_send_limit": 2, "domain_scope": DOMAIN},
-    )
-    assert limits.status_code == 200
-    first = (await api.sandbox_now()).date().isoformat()
-    server = SandboxServer(api.sandbox, http_port=0, smtp_port=0)
-    addresses = await server.start()
-    try:
-        ca = server.tls.ca_pem
-        for _ in range(2):
-            code, _ = await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
-            assert code == 250
-        with pytest.raises(smtplib.SMTPSenderRefused):
-            await asyncio.to_thread(smtp_send, addresses.smtp_port, ca, SALES, PASSWORD)
-    finally:
-        await server.stop()
-    await api.advance_sandbox_clock(301)
-    await api.worker.drain()
-    now = await api.sandbox_now()
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
-    await api.advance_sandbox_clock((midnight - now).total_seconds() + 60)
-    await api.worker.drain()
-    if settle:
-        await api.advance_sandbox_clock(api.context.settings.usage_settle_seconds)
-        await api.worker.drain()
-    return Day(tenant_id, ids, first, midnight.date().isoformat())
-
-
-async def _history(api: Api, day: Day, address: str, **params: str) -> dict[str, Any]:
+async def _history(api: Api, day: BlockedDay, address: str, **params: str) -> dict[str, Any]:
     response = await api.http.get(
         f"/v1/tenants/{day.tenant_id}/mailboxes/{day.ids[address]}/usage/history", params=params
     )
@@ -92,7 +38,7 @@ def _summary(document: dict[str, Any]) -> list[tuple[str, int, int | None, bool,
 
 
 async def test_history_keeps_each_day_and_settles_the_finished_one(api: Api) -> None:
-    day = await _blocked_then_released(api, settle=False)
+    day = await blocked_then_released(api, settle=False)
     history = await _history(api, day, SALES)
     assert history["mailbox_id"] == day.ids[SALES]
     assert history["primary_smtp"] == SALES
@@ -123,7 +69,7 @@ async def test_history_keeps_each_day_and_settles_the_finished_one(api: Api) -> 
 
 
 async def test_history_ranges(api: Api) -> None:
-    day = await _blocked_then_released(api, settle=True)
+    day = await blocked_then_released(api, settle=True)
     only_first = await _history(api, day, SALES, **{"from": day.first, "to": day.first})
     assert (only_first["from"], only_first["to"]) == (day.first, day.first)
     assert _summary(only_first) == [(day.first, 2, 2, True, "settled")]
@@ -178,7 +124,7 @@ def _actions(page: dict[str, Any]) -> list[str]:
 
 
 async def test_events_by_mailbox_and_by_time(api: Api) -> None:
-    day = await _blocked_then_released(api, settle=False)
+    day = await blocked_then_released(api, settle=False)
     everything = await _events(api)
     assert _actions(everything) == ["unblocked", "blocked"]
     unblocked, blocked = everything["events"]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tenantcore.core.errors import ServiceUnavailable
 from tenantcore.core.jobs import JobQueue
 from tenantcore.core.locks import TenantLocks
 from tenantcore.core.ratelimit import RateLimiter
@@ -41,6 +44,21 @@ class AppContext:
     @property
     def sandbox_mode(self) -> bool:
         return self.sandbox is not None
+
+    @asynccontextmanager
+    async def tenant_exclusive(self, tenant_pk: str) -> AsyncIterator[None]:
+        """Hold the tenant's lock for an API call that changes its Exchange, waiting up to
+        `tenant_lock_wait_seconds` for background work on it; a 503 (with Retry-After) when
+        that work keeps it longer."""
+        async with self.tenant_locks.hold(
+            tenant_pk, wait_seconds=self.settings.tenant_lock_wait_seconds
+        ) as held:
+            if not held:
+                raise ServiceUnavailable(
+                    "The tenant's Exchange is busy with background work; retry shortly.",
+                    headers={"Retry-After": "5"},
+                )
+            yield
 
     def now(self) -> datetime:
         """UTC now: real time live, the sandbox's time in sandbox mode."""

@@ -62,3 +62,11 @@ class InvalidDateRange(AppError):
     default_message = (
         "from and to must be dates (YYYY-MM-DD), from not after to, at most 366 days apart."
     )
+
+
+class MailboxProvisioning(AppError):
+    status = 409
+    code = "mailbox_provisioning"
+    default_message = (
+        "The mailbox is still being provisioned in Exchange; delete it once it is ready or failed."
+    )

@@ -18,7 +18,7 @@ from tenantcore.core.deps import (
 from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
 from tenantcore.domains.errors import DomainNotFound, MicrosoftAccessDenied
 from tenantcore.enforcement.errors import InvalidSendLimit
-from tenantcore.mailboxes import reads, service
+from tenantcore.mailboxes import reads, removal, service
 from tenantcore.mailboxes.errors import (
     DomainNotVerified,
     DuplicateEmail,
@@ -27,6 +27,7 @@ from tenantcore.mailboxes.errors import (
     InvalidEmail,
     MailboxLimitReached,
     MailboxNotFound,
+    MailboxProvisioning,
     NoUpdates,
     WeakPassword,
 )
@@ -118,6 +119,29 @@ async def update_mailbox(
     the daily send limit (stored; enforced in Exchange where a mailbox-limits policy covers
     the domain, re-provisioned in the background)."""
     return await service.update(context, session, principal, tenant_id, mailbox_id, body)
+
+
+@router.delete(
+    "/{mailbox_id}",
+    status_code=204,
+    responses=responses(
+        *AUTH_ERRORS,
+        TenantNotFound,
+        MailboxNotFound,
+        MailboxProvisioning,
+        MicrosoftAccessDenied,
+        ServiceUnavailable,
+    ),
+)
+async def delete_mailbox(
+    tenant_id: str, mailbox_id: str, principal: ReadPrincipalDep, context: ContextDep
+) -> Response:
+    """Remove the mailbox from Exchange (with its Microsoft 365 account; Microsoft keeps both
+    restorable for 30 days) and forget it, freeing its slot on the domain. Enforcement events
+    stay. A mailbox still `provisioning` is refused (409); a 503 or 403 means Microsoft did
+    not remove it and nothing changed."""
+    await removal.delete(context, principal, tenant_id, mailbox_id)
+    return Response(status_code=204)
 
 
 @router.get(

@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
-from tenantcore.core.errors import ServiceUnavailable
 from tenantcore.domains import repository as domains_repository
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.names import lookup_name
@@ -270,7 +269,7 @@ async def _claim_slot(session: AsyncSession, draft: _Draft) -> tuple[Mailbox, bo
     return None
 
 
-async def _require_mailbox(
+async def require_mailbox(
     session: AsyncSession, principal: Principal, tenant_id: str, mailbox_id: str
 ) -> tuple[Tenant, Mailbox]:
     tenant = await require_tenant(session, principal, tenant_id)
@@ -309,7 +308,7 @@ async def update(
     step, which compares Exchange's name with the row's. A changed cap asks enforcement to
     re-provision (the effective caps in Exchange follow it).
     """
-    tenant, mailbox = await _require_mailbox(session, principal, tenant_id, mailbox_id)
+    tenant, mailbox = await require_mailbox(session, principal, tenant_id, mailbox_id)
     changes = _requested_changes(body)
     # Give the read-only session back before talking to Microsoft (it may take a while).
     await session.close()
@@ -319,13 +318,7 @@ async def update(
         and new_name != mailbox.display_name
         and mailbox.status == MailboxStatus.READY
     ):
-        async with context.tenant_locks.hold(
-            tenant.id, wait_seconds=context.settings.tenant_lock_wait_seconds
-        ) as held:
-            if not held:
-                raise ServiceUnavailable(
-                    "The tenant's Exchange is busy with background work; retry shortly."
-                )
+        async with context.tenant_exclusive(tenant.id):
             try:
                 await context.connector.exchange.set_mailbox(
                     tenant.tenant_id, mailbox.primary_smtp, display_name=new_name

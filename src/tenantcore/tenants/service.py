@@ -156,14 +156,7 @@ async def disconnect(context: AppContext, principal: Principal, tenant_id: str) 
     stay. Runs under the tenant's lock, so no worker re-creates what was just removed."""
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
         tenant = await require_tenant(session, principal, tenant_id)
-    async with context.tenant_locks.hold(
-        tenant.id, wait_seconds=context.settings.tenant_lock_wait_seconds
-    ) as held:
-        if not held:
-            raise ServiceUnavailable(
-                "The tenant's background work is still running; retry shortly.",
-                headers={"Retry-After": "5"},
-            )
+    async with context.tenant_exclusive(tenant.id):
         # Read under the lock: a policy saved a moment ago is withdrawn too.
         async with unit_of_work(context.sessionmaker, read_only=True) as session:
             policies = await enforcement_repository.policies_of(session, tenant.id)
