@@ -2,7 +2,7 @@
 and the worker that runs both (inside `tenantcore serve`, or as `tenantcore worker`).
 
 All of a tenant's Exchange work (bootstrap, mailbox provisioning and readiness, enforcement
-provisioning, usage sync) is one job, `work_tenant`, run under the tenant lock: two workers
+provisioning, usage sync, SMTP AUTH check) is one job, `work_tenant`, run under the tenant lock: two workers
 never work one tenant at once, while different tenants run in parallel on every worker. Inside
 the job, mailboxes advance in parallel, each call within the tenant's Exchange concurrency
 budget. The sweep
@@ -32,6 +32,7 @@ from tenantcore.mailboxes import repository as mailboxes_repository
 from tenantcore.mailboxes.provisioning import advance_mailbox
 from tenantcore.tenants import repository as tenants_repository
 from tenantcore.tenants.bootstrap import advance_tenant
+from tenantcore.tenants.smtp_auth import check_smtp_auth
 from tenantcore.usage import repository as usage_repository
 from tenantcore.usage.sync import sync_tenant
 
@@ -60,6 +61,7 @@ async def due_tenants(context: AppContext, limit: int = SWEEP_LIMIT) -> list[str
             *await mailboxes_repository.tenants_with_due_provisioning(session, now, limit),
             *await enforcement_repository.tenants_due(session, now, limit),
             *await usage_repository.tenants_due(session, now, limit),
+            *await tenants_repository.due_for_smtp_auth_check(session, now, limit),
         ]
     return list(dict.fromkeys(found))[:limit]
 
@@ -87,7 +89,7 @@ async def sweep(context: AppContext) -> int:
 
 async def work_tenant(context: AppContext, tenant_pk: str) -> None:
     """Everything due for one tenant, in order: bootstrap, mailboxes (a mailbox turning ready
-    re-provisions enforcement), enforcement, usage. Skipped if another worker holds the
+    re-provisions enforcement), enforcement, usage, the SMTP AUTH check. Skipped if another worker holds the
     tenant: that one does the work, and the next sweep brings back anything left."""
     async with context.tenant_locks.hold(tenant_pk) as held:
         if not held:
@@ -114,10 +116,15 @@ async def work_tenant(context: AppContext, tenant_pk: str) -> None:
         async with unit_of_work(context.sessionmaker, read_only=True) as session:
             enforcement_due = await enforcement_repository.tenants_due(session, now, 1, tenant_pk)
             sync_due = await usage_repository.tenants_due(session, now, 1, tenant_pk)
+            smtp_auth_due = await tenants_repository.due_for_smtp_auth_check(
+                session, now, 1, tenant_pk
+            )
         if enforcement_due:
             await _step("enforcement", provision_tenant(context, tenant_pk), tenant_pk)
         if sync_due:
             await _step("usage sync", sync_tenant(context, tenant_pk), tenant_pk)
+        if smtp_auth_due:
+            await _step("SMTP AUTH check", check_smtp_auth(context, tenant_pk), tenant_pk)
 
 
 async def _step(name: str, work: Awaitable[None], tenant_pk: str) -> None:

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     bootstrap_timeout_seconds: float = Field(default=7200.0, gt=0)
     # How often each tenant's usage (message trace, restricted senders) is synced.
     usage_sync_seconds: float = Field(default=300.0, gt=0)
+    # How often each tenant's SMTP AUTH switches (the tenant's and its mailboxes') are read
+    # again, so a switch turned off in Exchange shows in the API (tenants/smtp_auth.py).
+    smtp_auth_check_seconds: float = Field(default=3600.0, gt=0)
     # How long after 00:00 UTC the finished day is counted again from message trace, which is
     # 5-10 minutes behind (wire reference 4.8): sends after the day's last sync, and a cap
     # reached then, are recorded at the first sync this long after midnight.

@@ -45,6 +45,7 @@ MAILBOX_FIELDS = {
     "ready_at",
     "usage_synced_at",
     "error",
+    "smtp_auth_enabled",
 }
 
 

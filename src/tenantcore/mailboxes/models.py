@@ -85,6 +85,9 @@ class Mailbox(Base):
     propagation_ends_at: Mapped[datetime | None]
     # Today's count from message trace; `usage_day` (UTC, YYYY-MM-DD) says which day it is
     # for, so a counter from yesterday is recognised as stale before the day-boundary job runs.
+    # Whether SMTP AUTH lets the mailbox log in (its own switch, else the tenant's), as Exchange
+    # last showed it; NULL before TenantCore has seen the mailbox ready.
+    smtp_auth_enabled: Mapped[bool | None]
     sends_today: Mapped[int] = mapped_column(default=0)
     usage_day: Mapped[str | None] = mapped_column(String(10))
     usage_synced_at: Mapped[datetime | None]

@@ -228,6 +228,7 @@ async def _check_readiness(context: AppContext, tenant_guid: str, mailbox: Mailb
         "status": MailboxStatus.READY,
         "ready_at": now,
         "account_enabled": True,
+        "smtp_auth_enabled": True,
         "user_principal_name": address,
         "error": None,
         "next_check_at": None,

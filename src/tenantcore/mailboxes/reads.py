@@ -114,6 +114,7 @@ def mailbox_usage(
         effective_send_limit=effective,
         usage_synced_at=mailbox["usage_synced_at"],
         status=mailbox["status"],
+        smtp_auth_enabled=mailbox["smtp_auth_enabled"],
     )
     return usage.model_dump_json().encode()
 

@@ -64,6 +64,7 @@ LIST_FIELDS = (
     "ready_at",
     "usage_synced_at",
     "error",
+    "smtp_auth_enabled",
     "usage_day",
 )
 _LIST_COLUMNS = [
@@ -105,6 +106,7 @@ USAGE_FIELDS = (
     "blocked_at",
     "usage_synced_at",
     "status",
+    "smtp_auth_enabled",
     "domain_name",
     "domain_ceiling",
     "tenant_ceiling",

@@ -102,6 +102,12 @@ class MailboxOut(BaseModel):
         description="When `sends_today` and `blocked_at` were last read from Exchange."
     )
     error: str | None = Field(description="Why provisioning failed (or is being retried).")
+    smtp_auth_enabled: bool | None = Field(
+        description="Whether Exchange's SMTP AUTH switches let sending tools log in as the "
+        "mailbox (its own switch when set, else the tenant's), as last read (ready mailboxes, "
+        "re-read hourly); null before it is ready. false: logins fail with 535 5.7.139 until "
+        "SMTP AUTH is turned back on in Exchange."
+    )
 
 
 class MailboxList(BaseModel):
@@ -169,6 +175,12 @@ class UsageOut(BaseModel):
         description="When the numbers were last read from Exchange; null before the first sync."
     )
     status: str = Field(description="The mailbox's status (provisioning | ready | failed).")
+    smtp_auth_enabled: bool | None = Field(
+        description="Whether Exchange's SMTP AUTH switches let sending tools log in as the "
+        "mailbox (its own switch when set, else the tenant's), as last read (ready mailboxes, "
+        "re-read hourly); null before it is ready. false: logins fail with 535 5.7.139 until "
+        "SMTP AUTH is turned back on in Exchange."
+    )
 
 
 class UsageDayOut(BaseModel):

@@ -86,6 +86,7 @@ def describe(mailbox: Mailbox, domain_name: str, tenant: Tenant, today: str) -> 
         ready_at=mailbox.ready_at,
         usage_synced_at=mailbox.usage_synced_at,
         error=mailbox.error,
+        smtp_auth_enabled=mailbox.smtp_auth_enabled,
     )
 
 

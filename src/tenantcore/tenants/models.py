@@ -66,5 +66,11 @@ class Tenant(Base):
     # The last finished UTC day (YYYY-MM-DD) whose usage has not yet been counted again from
     # message trace; set at the day boundary, cleared once that day is settled (usage/settle.py).
     usage_unsettled_day: Mapped[str | None] = mapped_column(String(10))
+    # The tenant-wide SMTP AUTH switch as Exchange last showed it (`Get-TransportConfig`; NULL:
+    # not read yet), when, and when to read it and the mailboxes' switches again
+    # (tenants/smtp_auth.py; indexed: the sweep scans by it).
+    smtp_auth_enabled: Mapped[bool | None]
+    smtp_auth_checked_at: Mapped[datetime | None]
+    smtp_auth_next_check_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.domains.models import Domain
 from tenantcore.mailboxes.models import Mailbox
-from tenantcore.tenants.models import Tenant, TenantStatus
+from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
 
 
 async def by_guid(session: AsyncSession, tenant_guid: str) -> Tenant | None:
@@ -83,4 +83,19 @@ async def due_for_bootstrap(
     if tenant_pk is not None:
         query = query.where(Tenant.id == tenant_pk)
     result = await session.execute(query.order_by(Tenant.next_attempt_at).limit(limit))
+    return list(result.scalars())
+
+
+async def due_for_smtp_auth_check(
+    session: AsyncSession, now: datetime, limit: int, tenant_pk: str | None = None
+) -> list[str]:
+    """Connected tenants with Exchange ready whose SMTP AUTH switches are due to be read."""
+    query = select(Tenant.id).where(
+        Tenant.status == TenantStatus.CONNECTED,
+        Tenant.exchange_bootstrap_status == BootstrapStatus.READY,
+        or_(Tenant.smtp_auth_next_check_at.is_(None), Tenant.smtp_auth_next_check_at <= now),
+    )
+    if tenant_pk is not None:
+        query = query.where(Tenant.id == tenant_pk)
+    result = await session.execute(query.limit(limit))
     return list(result.scalars())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TenantConnect(BaseModel):
@@ -28,6 +28,15 @@ class TenantOut(BaseModel):
     consented_at: datetime | None
     last_sync_at: datetime | None
     created_at: datetime
+    smtp_auth_enabled: bool | None = Field(
+        description="The tenant-wide SMTP AUTH switch as Exchange last showed it "
+        "(`Get-TransportConfig`), re-read hourly; null before the first reading. Each "
+        "mailbox's own switch, which TenantCore turns on, wins over it: see the mailboxes' "
+        "`smtp_auth_enabled`."
+    )
+    smtp_auth_checked_at: datetime | None = Field(
+        description="When the SMTP AUTH switches were last read."
+    )
     # Live mode, before consent: where a Global Administrator grants TenantCore access.
     admin_consent_url: str | None = None
 

@@ -139,6 +139,11 @@ class MailboxOps(ExchangeTransport):
             raise NotFound(f"mailbox {identity} not found", operation="Get-CASMailbox")
         return CasMailbox.model_validate(result.rows[0])
 
+    async def list_cas_mailboxes(self, tenant_id: str) -> list[CasMailbox]:
+        """Every mailbox's client-access settings (SMTP AUTH among them), all pages."""
+        result = await self.invoke(tenant_id, "Get-CASMailbox", {"ResultSize": "Unlimited"})
+        return [CasMailbox.model_validate(row) for row in result.rows]
+
     async def set_mailbox_smtp_auth(
         self, tenant_id: str, identity: str, *, disabled: bool | None
     ) -> None:

@@ -1,0 +1,100 @@
+"""Watching SMTP AUTH: whether the tenant's and each mailbox's switch still let sending tools
+log in (wire reference 4.2).
+
+TenantCore turns SMTP AUTH on for the tenant at bootstrap and for each mailbox (explicitly,
+so the mailbox's own switch wins over the tenant's) before calling it ready. Either can be
+turned off later in Exchange: by an admin, or by Microsoft, which turns Basic authentication
+for SMTP AUTH off by default for existing tenants after December 2026 (wire reference 7.2).
+Sending tools then fail to log in with `535 5.7.139`, and nothing in TenantCore would say why.
+So every `smtp_auth_check_seconds` per tenant, one `Get-TransportConfig` and one (paged)
+`Get-CASMailbox` list read the switches: cost per tenant, not per mailbox. What they show goes
+to `tenant.smtp_auth_enabled` and each mailbox's `smtp_auth_enabled` (its own switch when set,
+else the tenant's). TenantCore reports a switch turned off and logs it; it does not turn it back
+on by itself, because an admin may have turned it off on purpose.
+
+Limits: Entra security defaults and Conditional Access also refuse Basic authentication, and
+Exchange does not show them; a `true` here means Exchange's switches allow the login.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import select
+
+from tenantcore.core.context import AppContext
+from tenantcore.core.db import unit_of_work
+from tenantcore.mailboxes.models import Mailbox, MailboxStatus
+from tenantcore.microsoft.errors import MicrosoftError
+from tenantcore.microsoft.models import CasMailbox
+from tenantcore.tenants.models import Tenant
+
+log = structlog.get_logger(__name__)
+
+# How soon to try again when Microsoft did not answer.
+RETRY_AFTER_FAILURE = timedelta(minutes=5)
+
+
+def mailbox_switches(cas_mailboxes: list[CasMailbox]) -> dict[str, bool | None]:
+    """Each mailbox's own switch by lowercase address: True = SMTP AUTH disabled, None =
+    inherits the tenant's."""
+    return {
+        cas.primary_smtp_address.lower(): cas.smtp_client_authentication_disabled
+        for cas in cas_mailboxes
+        if cas.primary_smtp_address
+    }
+
+
+async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
+    """Read the tenant's SMTP AUTH switches and record what they allow."""
+    async with unit_of_work(context.sessionmaker, read_only=True) as session:
+        tenant = await session.get(Tenant, tenant_pk)
+    if tenant is None:
+        return
+    exchange = context.connector.exchange
+    try:
+        transport = await exchange.get_transport_config(tenant.tenant_id)
+        switches = mailbox_switches(await exchange.list_cas_mailboxes(tenant.tenant_id))
+    except MicrosoftError as exc:
+        log.warning("reading SMTP AUTH failed", tenant_id=tenant.tenant_id, error=str(exc))
+        await _next_check(context, tenant_pk, context.now() + RETRY_AFTER_FAILURE)
+        return
+    tenant_enabled = not transport.smtp_client_authentication_disabled
+    now = context.now()
+    async with unit_of_work(context.sessionmaker) as session:
+        row = await session.get(Tenant, tenant_pk)
+        if row is None:
+            return
+        if row.smtp_auth_enabled and not tenant_enabled:
+            log.warning("SMTP AUTH turned off for the tenant", tenant_id=row.tenant_id)
+        row.smtp_auth_enabled = tenant_enabled
+        row.smtp_auth_checked_at = now
+        row.smtp_auth_next_check_at = now + timedelta(
+            seconds=context.settings.smtp_auth_check_seconds
+        )
+        mailboxes = await session.scalars(
+            select(Mailbox).where(
+                Mailbox.tenant_pk == tenant_pk, Mailbox.status == MailboxStatus.READY
+            )
+        )
+        for mailbox in mailboxes:
+            address = mailbox.primary_smtp.lower()
+            if address not in switches:
+                continue  # not in the list (removed in Exchange, or replicating): unknown
+            own = switches[address]
+            enabled = tenant_enabled if own is None else not own
+            if mailbox.smtp_auth_enabled and not enabled:
+                log.warning(
+                    "SMTP AUTH turned off for a mailbox",
+                    tenant_id=row.tenant_id,
+                    mailbox=mailbox.primary_smtp,
+                )
+            mailbox.smtp_auth_enabled = enabled
+
+
+async def _next_check(context: AppContext, tenant_pk: str, at: datetime) -> None:
+    async with unit_of_work(context.sessionmaker) as session:
+        row = await session.get(Tenant, tenant_pk)
+        if row is not None:
+            row.smtp_auth_next_check_at = at
