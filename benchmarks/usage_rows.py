@@ -168,6 +168,11 @@ def _tc_tenant(context: SeedContext, tenant: TenantToSeed, tenant_pk: str) -> di
         "next_sync_at": context.now,
         "trace_window_started_at": context.last_cycle,
         "trace_queries_in_window": 1,
+        # The hourly SMTP AUTH check (tenants/smtp_auth.py) ran with the last cycle: it is
+        # not part of a usage-sync cycle.
+        "smtp_auth_enabled": True,
+        "smtp_auth_checked_at": context.last_cycle,
+        "smtp_auth_next_check_at": context.last_cycle + timedelta(hours=1),
         "created_at": context.earlier,
         "updated_at": context.last_cycle,
     }
@@ -249,6 +254,7 @@ def _add_mailbox(
             "status": MailboxStatus.READY,
             "provisioning_step": ProvisioningStep.PROPAGATED,
             "ready_at": earlier,
+            "smtp_auth_enabled": True,
             "next_check_at": None,
             "provisioning_started_at": earlier,
             "propagation_ends_at": earlier,
