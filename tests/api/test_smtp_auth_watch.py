@@ -131,3 +131,44 @@ async def test_a_mailbox_not_ready_yet_has_no_reading(api: Api) -> None:
     tenant_id = await tenant_with_domain(api)
     await provision(api, tenant_id, "sales")
     assert (await one(api, tenant_id, SALES))["smtp_auth_enabled"] is None
+
+
+async def test_patch_switches_a_mailbox_off_and_on_in_exchange(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    url = f"/v1/tenants/{tenant_id}/mailboxes/{(await one(api, tenant_id, SALES))['id']}"
+    paused = await api.http.patch(url, json={"smtp_auth_enabled": False})
+    assert paused.status_code == 200, paused.text
+    assert paused.json()["mailbox"]["smtp_auth_enabled"] is False
+    assert await _login_reply(api, SALES) == 535
+    await _next_check(api)  # Exchange agrees
+    assert (await _switches(api, tenant_id))[1] == {SALES: False}
+    resumed = await api.http.patch(url, json={"smtp_auth_enabled": True})
+    assert resumed.json()["mailbox"]["smtp_auth_enabled"] is True
+    assert await _login_reply(api, SALES) == 250
+
+
+async def test_patch_of_the_switch_refuses_bad_values_and_unready_mailboxes(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    url = f"/v1/tenants/{tenant_id}/mailboxes/{(await one(api, tenant_id, SALES))['id']}"
+    before = (await calls(api)).get("exchange:Set-CASMailbox", 0)
+    for value in ("false", None, 0, 1, [True]):
+        response = await api.http.patch(url, json={"smtp_auth_enabled": value})
+        assert response.status_code == 400, value
+        assert response.json()["detail"]["code"] == "invalid_request", value
+    assert (await calls(api)).get("exchange:Set-CASMailbox", 0) == before  # refused first
+    # A failure in Exchange saves nothing of the request, the cap included.
+    await exchange_fails(api, "Set-CASMailbox")
+    failed = await api.http.patch(url, json={"smtp_auth_enabled": False, "daily_send_limit": 7})
+    assert failed.status_code == 503
+    await faults(api)
+    mailbox = await one(api, tenant_id, SALES)
+    assert (mailbox["smtp_auth_enabled"], mailbox["daily_send_limit"]) == (True, None)
+    assert await _login_reply(api, SALES) == 250
+
+    await provision(api, tenant_id, "ops")
+    ops = await one(api, tenant_id, OPS)
+    not_ready = await api.http.patch(
+        f"/v1/tenants/{tenant_id}/mailboxes/{ops['id']}", json={"smtp_auth_enabled": True}
+    )
+    assert not_ready.status_code == 409
+    assert not_ready.json()["detail"]["code"] == "mailbox_not_ready"

@@ -53,7 +53,8 @@ class InvalidDisplayName(AppError):
 class NoUpdates(AppError):
     code = "no_updates"
     default_message = (
-        "Request body contained no recognised fields (display_name, daily_send_limit)."
+        "Request body contained no recognised fields (display_name, daily_send_limit, "
+        "smtp_auth_enabled)."
     )
 
 
@@ -69,4 +70,13 @@ class MailboxProvisioning(AppError):
     code = "mailbox_provisioning"
     default_message = (
         "The mailbox is still being provisioned in Exchange; delete it once it is ready or failed."
+    )
+
+
+class MailboxNotReady(AppError):
+    status = 409
+    code = "mailbox_not_ready"
+    default_message = (
+        "SMTP AUTH can be switched only on a ready mailbox: Exchange is still creating it, or "
+        "its provisioning failed."
     )

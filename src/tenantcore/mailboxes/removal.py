@@ -27,7 +27,7 @@ from tenantcore.enforcement import repository as enforcement_repository
 from tenantcore.mailboxes import repository
 from tenantcore.mailboxes.errors import MailboxNotFound, MailboxProvisioning
 from tenantcore.mailboxes.models import MailboxStatus
-from tenantcore.mailboxes.service import require_mailbox
+from tenantcore.mailboxes.updates import require_mailbox
 from tenantcore.microsoft.errors import MicrosoftError
 
 log = structlog.get_logger(__name__)

@@ -18,7 +18,7 @@ from tenantcore.core.deps import (
 from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
 from tenantcore.domains.errors import DomainNotFound, MicrosoftAccessDenied
 from tenantcore.enforcement.errors import InvalidSendLimit
-from tenantcore.mailboxes import reads, removal, service
+from tenantcore.mailboxes import reads, removal, service, updates
 from tenantcore.mailboxes.errors import (
     DomainNotVerified,
     DuplicateEmail,
@@ -27,6 +27,7 @@ from tenantcore.mailboxes.errors import (
     InvalidEmail,
     MailboxLimitReached,
     MailboxNotFound,
+    MailboxNotReady,
     MailboxProvisioning,
     NoUpdates,
     WeakPassword,
@@ -101,8 +102,10 @@ async def provision_mailboxes(
         InvalidSendLimit,
         NoUpdates,
         InvalidDisplayName,
+        InvalidRequest,
         TenantNotFound,
         MailboxNotFound,
+        MailboxNotReady,
         MicrosoftAccessDenied,
         ServiceUnavailable,
     ),
@@ -115,10 +118,12 @@ async def update_mailbox(
     session: ReadSessionDep,
     context: ContextDep,
 ) -> UpdateResponse:
-    """Update the display name (applied in Exchange with Set-Mailbox before the answer) and/or
-    the daily send limit (stored; enforced in Exchange where a mailbox-limits policy covers
-    the domain, re-provisioned in the background)."""
-    return await service.update(context, session, principal, tenant_id, mailbox_id, body)
+    """Update the display name (applied in Exchange with Set-Mailbox before the answer), the
+    daily send limit (stored; enforced in Exchange where a mailbox-limits policy covers the
+    domain, re-provisioned in the background) and/or, beyond the seed, the mailbox's SMTP AUTH
+    switch (`smtp_auth_enabled`, applied with Set-CASMailbox before the answer; a ready
+    mailbox only)."""
+    return await updates.update(context, session, principal, tenant_id, mailbox_id, body)
 
 
 @router.delete(

@@ -138,6 +138,15 @@ class MailboxUpdate(BaseModel):
             {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 25}, {"type": "null"}]}
         ),
     )
+    # Beyond the seed:
+    smtp_auth_enabled: Any = Field(
+        default=None,
+        description="Turn the mailbox's own SMTP AUTH switch in Exchange on (`true`: sending "
+        "tools can log in again after an admin or Microsoft turned it off) or off (`false`: "
+        "every login fails with 535 5.7.139, pausing the mailbox's sending). Applied with "
+        "Set-CASMailbox before the answer; only for a `ready` mailbox.",
+        json_schema_extra=accepts({"type": "boolean"}),
+    )
 
 
 class UpdateResponse(BaseModel):

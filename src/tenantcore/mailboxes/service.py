@@ -1,4 +1,5 @@
-"""Provisioning, listing, updating and reporting mailboxes (seed; DESIGN.md section 4).
+"""Provisioning mailboxes and describing them (seed; DESIGN.md section 4); changes are in
+`updates.py`, deletion in `removal.py`.
 
 Provisioning answers at once: it validates, claims a slot per new mailbox (at most 3 per
 domain, held by UNIQUE(domain_pk, slot), so concurrent requests cannot over-fill a domain),
@@ -22,20 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
-from tenantcore.core.db import unit_of_work
 from tenantcore.domains import repository as domains_repository
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.names import lookup_name
-from tenantcore.domains.service import microsoft_failure
-from tenantcore.enforcement import repository as enforcement_repository
-from tenantcore.enforcement.service import validate_limit
 from tenantcore.mailboxes import repository, rules
 from tenantcore.mailboxes.errors import (
     DomainNotVerified,
     DuplicateEmail,
     MailboxLimitReached,
-    MailboxNotFound,
-    NoUpdates,
 )
 from tenantcore.mailboxes.models import (
     MAX_MAILBOXES_PER_DOMAIN,
@@ -47,14 +42,11 @@ from tenantcore.mailboxes.reads import todays_count
 from tenantcore.mailboxes.schemas import (
     MailboxDetails,
     MailboxOut,
-    MailboxUpdate,
     ProvisionRequest,
     ProvisionResponse,
     ProvisionResult,
-    UpdateResponse,
 )
 from tenantcore.mailboxes.vault import vault_for
-from tenantcore.microsoft.errors import MicrosoftError
 from tenantcore.tenants.errors import ExchangeBootstrapNotReady
 from tenantcore.tenants.models import BootstrapStatus, Tenant
 from tenantcore.tenants.service import require_tenant
@@ -268,77 +260,3 @@ async def _claim_slot(session: AsyncSession, draft: _Draft) -> tuple[Mailbox, bo
         if existing is not None:
             return existing, False
     return None
-
-
-async def require_mailbox(
-    session: AsyncSession, principal: Principal, tenant_id: str, mailbox_id: str
-) -> tuple[Tenant, Mailbox]:
-    tenant = await require_tenant(session, principal, tenant_id)
-    mailbox = await repository.by_id(session, tenant.id, mailbox_id)
-    if mailbox is None:
-        raise MailboxNotFound
-    return tenant, mailbox
-
-
-def _requested_changes(body: MailboxUpdate) -> dict[str, object]:
-    fields = body.model_fields_set & {"display_name", "daily_send_limit"}
-    if not fields:
-        raise NoUpdates
-    changes: dict[str, object] = {}
-    if "daily_send_limit" in fields:
-        limit = body.daily_send_limit
-        changes["daily_send_limit"] = None if limit is None else validate_limit(limit)
-    if "display_name" in fields:
-        changes["display_name"] = rules.display_name(body.display_name, "display_name")
-    return changes
-
-
-async def update(
-    context: AppContext,
-    session: AsyncSession,
-    principal: Principal,
-    tenant_id: str,
-    mailbox_id: str,
-    body: MailboxUpdate,
-) -> UpdateResponse:
-    """Change the display name and/or the mailbox's own cap.
-
-    A new display name of a `ready` mailbox is applied in Exchange (`Set-Mailbox`) before
-    anything is saved, so the answer is the truth: if Microsoft fails, nothing changes and the
-    caller gets the error to retry. A mailbox still provisioning gets it from the background
-    step, which compares Exchange's name with the row's. A changed cap asks enforcement to
-    re-provision (the effective caps in Exchange follow it).
-    """
-    tenant, mailbox = await require_mailbox(session, principal, tenant_id, mailbox_id)
-    changes = _requested_changes(body)
-    # Give the read-only session back before talking to Microsoft (it may take a while).
-    await session.close()
-    new_name = changes.get("display_name")
-    if (
-        isinstance(new_name, str)
-        and new_name != mailbox.display_name
-        and mailbox.status == MailboxStatus.READY
-    ):
-        async with context.tenant_exclusive(tenant.id):
-            try:
-                await context.connector.exchange.set_mailbox(
-                    tenant.tenant_id, mailbox.primary_smtp, display_name=new_name
-                )
-            except MicrosoftError as exc:
-                raise microsoft_failure(exc) from exc
-    async with unit_of_work(context.sessionmaker) as write:
-        row = await repository.by_id(write, tenant.id, mailbox.id)
-        if row is None:  # the tenant was disconnected meanwhile
-            raise MailboxNotFound
-        cap_changed = (
-            "daily_send_limit" in changes and changes["daily_send_limit"] != row.daily_send_limit
-        )
-        for field, value in changes.items():
-            setattr(row, field, value)
-        row.updated_at = context.now()
-        if cap_changed and row.status == MailboxStatus.READY:
-            await enforcement_repository.mark_pending(write, tenant.id)
-            context.jobs.nudge_tenant_after_commit(write, tenant.id)
-        domain_name = await repository.domain_name_of(write, row.domain_pk)
-    today = context.now().date().isoformat()
-    return UpdateResponse(status="updated", mailbox=describe(row, domain_name, tenant, today))
