@@ -55,7 +55,7 @@ async def test_rotation_replaces_the_key_at_once(api: Api) -> None:
 
 
 async def test_the_read_pool_endpoints_authenticate_alike(api: Api) -> None:
-    """The mailbox list, usage, usage history and events authenticate on the read pool (core/reads.py), not
+    """The mailbox list, usage, usage history, tenant usage and events authenticate on the read pool (core/reads.py), not
     through a session: the same three failures, and a rotated-out key is refused at once."""
     tenant_id = await tenant_with_domain(api)
     provisioned = await provision(api, tenant_id, "sales")
@@ -64,6 +64,7 @@ async def test_the_read_pool_endpoints_authenticate_alike(api: Api) -> None:
         f"/v1/tenants/{tenant_id}/mailboxes",
         f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage",
         f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage/history",
+        f"/v1/tenants/{tenant_id}/usage",
         "/v1/enforcement/events",
     )
     rotated = (await api.http.post("/v1/api-key/rotate")).json()["api_key"]

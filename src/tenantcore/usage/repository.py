@@ -1,14 +1,18 @@
-"""Queries of the usage sync."""
+"""Queries of the usage sync, and of the tenant usage summary."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantcore.core.reads import AnyRow, as_stored
 from tenantcore.domains.models import Domain
+from tenantcore.enforcement.models import EnforcementPolicy
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus, MailboxUsageDay
 from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
 
@@ -96,3 +100,53 @@ async def kept_day(
         .order_by(Mailbox.primary_smtp)
     )
     return [(kept, address) for kept, address in result]
+
+
+# A tenant's usage summary (usage/reads.py): its sync time, its domains with their mailboxes'
+# numbers, and its policies' limits by scope.
+_SUMMARY_TENANT = select(as_stored(Tenant.last_sync_at)).where(Tenant.id == bindparam("tenant_pk"))
+SUMMARY_MAILBOX_FIELDS = (
+    "domain_name",
+    "status",
+    "daily_send_limit",
+    "sends_today",
+    "usage_day",
+    "blocked",
+    "smtp_auth_enabled",
+)
+_SUMMARY_MAILBOXES = (
+    select(
+        Domain.domain_name,
+        Mailbox.status,
+        Mailbox.daily_send_limit,
+        Mailbox.sends_today,
+        Mailbox.usage_day,
+        Mailbox.blocked_at.is_not(None),
+        Mailbox.smtp_auth_enabled,
+    )
+    .join(Domain, Domain.id == Mailbox.domain_pk)
+    .where(Mailbox.tenant_pk == bindparam("tenant_pk"))
+)
+_SUMMARY_DOMAINS = (
+    select(Domain.domain_name)
+    .where(Domain.tenant_pk == bindparam("tenant_pk"))
+    .order_by(Domain.domain_name)
+)
+_SUMMARY_POLICIES = select(EnforcementPolicy.scope_key, EnforcementPolicy.daily_send_limit).where(
+    EnforcementPolicy.tenant_pk == bindparam("tenant_pk")
+)
+
+
+def summary_rows_on(
+    connection: Connection, tenant_pk: str
+) -> tuple[datetime | None, list[str], Sequence[AnyRow], dict[str, int]]:
+    """The tenant's last sync time, domain names (sorted), mailboxes
+    (`SUMMARY_MAILBOX_FIELDS`) and policy limits by scope key."""
+    params = {"tenant_pk": tenant_pk}
+    synced_at = connection.scalar(_SUMMARY_TENANT, params)
+    domains = list(connection.scalars(_SUMMARY_DOMAINS, params))
+    mailboxes = connection.execute(_SUMMARY_MAILBOXES, params).all()
+    policies = {
+        str(scope): int(limit) for scope, limit in connection.execute(_SUMMARY_POLICIES, params)
+    }
+    return synced_at, domains, mailboxes, policies

@@ -1,0 +1,84 @@
+"""`GET /v1/tenants/{tenant_id}/usage` on the read pool (core/reads.py): a tenant's sending
+today, in all and per domain, from the numbers the usage sync keeps on each mailbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy.engine import Connection
+
+from tenantcore.accounts.service import Principal
+from tenantcore.core.reads import JSON_OPTIONS, AnyRow
+from tenantcore.enforcement.caps import effective_cap, scope_limit
+from tenantcore.mailboxes.models import MailboxStatus
+from tenantcore.mailboxes.reads import todays_count
+from tenantcore.tenants.service import require_tenant_row
+from tenantcore.usage import repository
+
+
+def _totals(
+    mailboxes: Iterable[dict[str, Any]], policies: Mapping[str, int], today: str
+) -> dict[str, int]:
+    totals = dict.fromkeys(
+        (
+            "sends_today",
+            "capacity_today",
+            "uncapped_mailboxes",
+            "mailbox_count",
+            "ready_count",
+            "enforced_count",
+            "blocked_count",
+            "smtp_auth_disabled_count",
+        ),
+        0,
+    )
+    for mailbox in mailboxes:
+        totals["mailbox_count"] += 1
+        totals["sends_today"] += todays_count(mailbox["sends_today"], mailbox["usage_day"], today)
+        totals["blocked_count"] += bool(mailbox["blocked"])
+        if mailbox["status"] != MailboxStatus.READY:
+            continue
+        totals["ready_count"] += 1
+        own = mailbox["daily_send_limit"]
+        effective = effective_cap(own, scope_limit(mailbox["domain_name"], policies))
+        totals["enforced_count"] += effective is not None
+        applicable = effective if effective is not None else own
+        if applicable is None:
+            totals["uncapped_mailboxes"] += 1
+        else:
+            totals["capacity_today"] += applicable
+        totals["smtp_auth_disabled_count"] += mailbox["smtp_auth_enabled"] is False
+    return totals
+
+
+def tenant_usage(connection: Connection, principal: Principal, tenant_id: str, today: str) -> bytes:
+    """The `TenantUsage` document, serialized."""
+    tenant_pk, tenant_guid, _ = require_tenant_row(connection, principal, tenant_id)
+    synced_at, domains, rows, policies = repository.summary_rows_on(connection, tenant_pk)
+    mailboxes = [_as_dict(row) for row in rows]
+    per_domain: dict[str, list[dict[str, Any]]] = {domain: [] for domain in domains}
+    for mailbox in mailboxes:
+        per_domain.setdefault(mailbox["domain_name"], []).append(mailbox)
+    return orjson.dumps(
+        {
+            "tenant_id": tenant_guid,
+            "day": today,
+            "usage_synced_at": synced_at,
+            **_totals(mailboxes, policies, today),
+            "domains": [
+                {
+                    "domain_name": domain,
+                    "policy_limit": scope_limit(domain, policies),
+                    **_totals(members, policies, today),
+                }
+                for domain, members in sorted(per_domain.items())
+            ],
+        },
+        option=JSON_OPTIONS,
+    )
+
+
+def _as_dict(row: AnyRow) -> dict[str, Any]:
+    return dict(zip(repository.SUMMARY_MAILBOX_FIELDS, row, strict=True))

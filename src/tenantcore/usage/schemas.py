@@ -1,0 +1,52 @@
+"""The tenant usage summary (beyond the seed): today's sending across a tenant's mailboxes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class UsageTotals(BaseModel):
+    sends_today: int = Field(
+        description="Emails sent today (UTC) by these mailboxes, from message trace "
+        "(recipients, the unit Exchange's caps count)."
+    )
+    capacity_today: int = Field(
+        description="The sum of the caps that apply to the ready mailboxes that have one (each "
+        "mailbox's `effective_send_limit` when enforcement covers it, else its own "
+        "`daily_send_limit`): how many sends today's caps allow in all."
+    )
+    uncapped_mailboxes: int = Field(
+        description="Ready mailboxes with no cap at all: not counted in `capacity_today`."
+    )
+    mailbox_count: int
+    ready_count: int
+    enforced_count: int = Field(
+        description="Mailboxes a mailbox-limits policy covers (their cap is held by Exchange)."
+    )
+    blocked_count: int = Field(
+        description="Mailboxes blocked (`blocked_at` set: `is_blocked` in their usage)."
+    )
+    smtp_auth_disabled_count: int = Field(
+        description="Ready mailboxes whose SMTP AUTH switch was last seen off "
+        "(`smtp_auth_enabled` false): their sending tools cannot log in."
+    )
+
+
+class DomainUsage(UsageTotals):
+    domain_name: str
+    policy_limit: int | None = Field(
+        description="The ceiling of the mailbox-limits policy covering the domain (its own, "
+        "else the tenant-wide one); null when none does."
+    )
+
+
+class TenantUsage(UsageTotals):
+    tenant_id: str
+    day: str = Field(description="The UTC day the numbers are for (YYYY-MM-DD).")
+    usage_synced_at: datetime | None = Field(
+        description="When the tenant's usage was last read from Exchange; null before the first "
+        "sync."
+    )
+    domains: list[DomainUsage] = Field(description="Per domain, by name.")
