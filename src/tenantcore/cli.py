@@ -138,9 +138,16 @@ app.add_typer(keys_app, name="keys")
 @keys_app.command("create")
 def keys_create(
     account: Annotated[str, typer.Option(help="Account name (created if new).")],
+    read_only: Annotated[
+        bool, typer.Option("--read-only", help="A key for GET requests only.")
+    ] = False,
+    key_name: Annotated[
+        str | None, typer.Option("--name", help="What the key is for (1-100 characters).")
+    ] = None,
 ) -> None:
     """Print a new API key for an account, once. Keys are stored hashed."""
     from tenantcore import migrations
+    from tenantcore.accounts.models import KeyScope
     from tenantcore.accounts.service import issue_key
     from tenantcore.core.db import create_engine, create_sessionmaker, unit_of_work
 
@@ -150,13 +157,18 @@ def keys_create(
     if not name or len(name) > 200:
         typer.echo("error: --account must be 1-200 characters", err=True)
         raise typer.Exit(2)
+    label = None if key_name is None else key_name.strip()
+    if label is not None and not 1 <= len(label) <= 100:
+        typer.echo("error: --name must be 1-100 characters", err=True)
+        raise typer.Exit(2)
+    scope = KeyScope.READ if read_only else KeyScope.FULL
     migrations.upgrade(settings.resolved_database_url)
 
     async def run() -> str:
         engine = create_engine(settings.resolved_database_url)
         try:
             async with unit_of_work(create_sessionmaker(engine)) as session:
-                issued = await issue_key(session, name)
+                issued = await issue_key(session, name, scope=scope, name=label)
                 return issued.key
         finally:
             await engine.dispose()

@@ -29,4 +29,30 @@ class RateLimited(AppError):
     default_message = "Too many requests with this API key; retry after the Retry-After seconds."
 
 
+class ReadOnlyKey(AppError):
+    status = 403
+    code = "read_only_key"
+    default_message = (
+        "This API key is read-only: it can read (GET) and rotate itself; use a full key to "
+        "make changes."
+    )
+
+
+class ApiKeyNotFound(AppError):
+    status = 404
+    code = "api_key_not_found"
+    default_message = "No API key with this id is in force on your account."
+
+
+class LastFullKey(AppError):
+    status = 409
+    code = "last_full_key"
+    default_message = (
+        "This is the account's last full key: revoking it would leave no key that can make "
+        "changes. Create another full key first, or rotate this one."
+    )
+
+
 AUTH_ERRORS = (MissingApiKey, InvalidAuthHeader, InvalidApiKey, RateLimited)
+# Routes that change something: a read-only key is refused there.
+WRITE_AUTH_ERRORS = (*AUTH_ERRORS, ReadOnlyKey)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantcore.core.base import Base, new_id, utcnow
+from tenantcore.core.base import Base, check_in, new_id, utcnow
 
 # An API key is `tc_live_` + 48 hex characters.
 API_KEY_PREFIX = "tc_live_"
 API_KEY_LOOKUP_CHARS = 16
+
+
+class KeyScope(StrEnum):
+    FULL = "full"  # everything the account may do
+    READ = "read"  # GET requests only (and rotating itself)
 
 
 class Account(Base):
@@ -29,6 +35,7 @@ class ApiKey(Base):
     bits, so there is nothing to brute-force."""
 
     __tablename__ = "api_key"
+    __table_args__ = (check_in("scope", KeyScope),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     account_id: Mapped[str] = mapped_column(
@@ -38,6 +45,9 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(API_KEY_LOOKUP_CHARS), unique=True, index=True)
     # SHA-256 hex of the whole key, "tc_live_" included.
     secret_hash: Mapped[str] = mapped_column(String(64))
+    # What the holder calls the key (NULL: issued without a name), and what it may do.
+    name: Mapped[str | None] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(8), default=KeyScope.FULL, server_default="full")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]

@@ -19,7 +19,7 @@ from fastapi.security.base import SecurityBase
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tenantcore.accounts.errors import RateLimited
+from tenantcore.accounts.errors import RateLimited, ReadOnlyKey
 from tenantcore.accounts.service import Principal, authenticate, authenticate_on
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
@@ -76,20 +76,38 @@ def _within_rate(context: AppContext, principal: Principal) -> Principal:
     return principal
 
 
+# What a read-only key may call besides GET: rotating itself.
+_READ_KEY_ALSO = frozenset({("POST", "/v1/api-key/rotate")})
+
+
+def _in_scope(principal: Principal, request: Request) -> Principal:
+    if (
+        principal.read_only
+        and request.method not in ("GET", "HEAD")
+        and (request.method, request.url.path) not in _READ_KEY_ALSO
+    ):
+        raise ReadOnlyKey
+    return principal
+
+
 async def principal_for_write(
     context: ContextDep,
     session: SessionDep,
     authorization: AuthorizationDep,
+    request: Request,
 ) -> Principal:
-    return _within_rate(context, await authenticate(session, authorization))
+    principal = _in_scope(await authenticate(session, authorization), request)
+    return _within_rate(context, principal)
 
 
 async def principal_for_read(
     context: ContextDep,
     session: ReadSessionDep,
     authorization: AuthorizationDep,
+    request: Request,
 ) -> Principal:
-    return _within_rate(context, await authenticate(session, authorization))
+    principal = _in_scope(await authenticate(session, authorization), request)
+    return _within_rate(context, principal)
 
 
 # Routes that write take PrincipalDep + SessionDep; read-only routes take the Read variants.

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tenantcore.accounts.errors import AUTH_ERRORS
+from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import ContextDep, ReadPrincipalDep, ReadSessionDep
 from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
 from tenantcore.domains import service
@@ -36,7 +36,7 @@ MICROSOFT_ERRORS = (TenantNotConnected, MicrosoftAccessDenied, ServiceUnavailabl
     responses={
         200: {"model": DomainOut, "description": "Already registered on this tenant"},
         **responses(
-            *AUTH_ERRORS,
+            *WRITE_AUTH_ERRORS,
             InvalidDomain,
             InvalidRequest,
             TenantNotFound,
@@ -95,7 +95,11 @@ async def get_domain(
 @router.post(
     "/{domain}/verify",
     responses=responses(
-        *AUTH_ERRORS, TenantNotFound, DomainNotFound, DomainVerificationFailed, *MICROSOFT_ERRORS
+        *WRITE_AUTH_ERRORS,
+        TenantNotFound,
+        DomainNotFound,
+        DomainVerificationFailed,
+        *MICROSOFT_ERRORS,
     ),
 )
 async def verify_domain(

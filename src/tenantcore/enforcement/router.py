@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tenantcore.accounts.errors import AUTH_ERRORS
+from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import ContextDep, ReaderDep, ReadPrincipalDep
 from tenantcore.core.errors import responses
 from tenantcore.domains.errors import DomainNotFound
@@ -22,7 +22,11 @@ router = APIRouter(tags=["Enforcement"])
 @router.post(
     "/v1/tenants/{tenant_id}/mailbox-limits",
     responses=responses(
-        *AUTH_ERRORS, InvalidSendLimit, TenantNotFound, DomainNotFound, ExchangeBootstrapNotReady
+        *WRITE_AUTH_ERRORS,
+        InvalidSendLimit,
+        TenantNotFound,
+        DomainNotFound,
+        ExchangeBootstrapNotReady,
     ),
 )
 async def set_enforcement(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tenantcore.accounts.errors import AUTH_ERRORS
+from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import (
     ContextDep,
     PrincipalDep,
@@ -63,7 +63,7 @@ async def list_mailboxes(tenant_id: str, reader: ReaderDep) -> Response:
 @router.post(
     "",
     responses=responses(
-        *AUTH_ERRORS,
+        *WRITE_AUTH_ERRORS,
         InvalidRequest,
         MailboxLimitReached,
         InvalidEmail,
@@ -98,7 +98,7 @@ async def provision_mailboxes(
 @router.patch(
     "/{mailbox_id}",
     responses=responses(
-        *AUTH_ERRORS,
+        *WRITE_AUTH_ERRORS,
         InvalidSendLimit,
         NoUpdates,
         InvalidDisplayName,
@@ -130,7 +130,7 @@ async def update_mailbox(
     "/{mailbox_id}",
     status_code=204,
     responses=responses(
-        *AUTH_ERRORS,
+        *WRITE_AUTH_ERRORS,
         TenantNotFound,
         MailboxNotFound,
         MailboxProvisioning,

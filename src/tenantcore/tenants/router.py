@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tenantcore.accounts.errors import AUTH_ERRORS
+from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import (
     ContextDep,
     PrincipalDep,
@@ -32,7 +32,9 @@ router = APIRouter(prefix="/v1/tenants", tags=["Tenants"])
     status_code=201,
     responses={
         200: {"model": TenantOut, "description": "Already connected to this account"},
-        **responses(*AUTH_ERRORS, InvalidTenantId, TenantAlreadyConnected, ServiceUnavailable),
+        **responses(
+            *WRITE_AUTH_ERRORS, InvalidTenantId, TenantAlreadyConnected, ServiceUnavailable
+        ),
     },
 )
 async def connect_tenant(
@@ -87,7 +89,7 @@ async def get_tenant(
 @router.delete(
     "/{tenant_id}",
     status_code=204,
-    responses=responses(*AUTH_ERRORS, TenantNotFound, ServiceUnavailable),
+    responses=responses(*WRITE_AUTH_ERRORS, TenantNotFound, ServiceUnavailable),
 )
 async def disconnect_tenant(
     tenant_id: str, principal: ReadPrincipalDep, context: ContextDep
