@@ -20,6 +20,7 @@ from tenantcore.enforcement.router import router as enforcement_router
 from tenantcore.mailboxes.router import router as mailboxes_router
 from tenantcore.tenants.router import router as tenants_router
 from tenantcore.usage.router import router as usage_router
+from tenantcore.webhooks.router import router as webhooks_router
 
 # Requests in sandbox mode follow the sandbox clock within this long of a move (the background
 # worker reads it on every sweep). Reading it on every request cost more than the request.
@@ -62,6 +63,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(mailboxes_router)
     app.include_router(enforcement_router)
     app.include_router(usage_router)
+    app.include_router(webhooks_router)
     app.add_middleware(BodyLimit, max_bytes=context.settings.max_body_bytes)
     app.add_middleware(HeadAsGet)  # everything inside sees a GET
     app.add_middleware(RequestId)  # outermost: every response of the app carries the id

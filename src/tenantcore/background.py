@@ -23,7 +23,7 @@ import structlog
 
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
-from tenantcore.core.jobs import CONTEXT_KEY, DOMAINS_TASK, TENANT_TASK, JobQueue
+from tenantcore.core.jobs import CONTEXT_KEY, DOMAINS_TASK, TENANT_TASK, WEBHOOKS_TASK, JobQueue
 from tenantcore.domains import repository as domains_repository
 from tenantcore.domains.jobs import recheck_due_domains
 from tenantcore.enforcement import repository as enforcement_repository
@@ -35,6 +35,8 @@ from tenantcore.tenants.bootstrap import advance_tenant
 from tenantcore.tenants.smtp_auth import check_smtp_auth
 from tenantcore.usage import repository as usage_repository
 from tenantcore.usage.sync import sync_tenant
+from tenantcore.webhooks import repository as webhooks_repository
+from tenantcore.webhooks.delivery import deliver_due
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +52,7 @@ HEARTBEAT_SECONDS = 5.0
 def register_tasks(jobs: JobQueue) -> None:
     jobs.register(TENANT_TASK, work_tenant)
     jobs.register(DOMAINS_TASK, _recheck_domains)
+    jobs.register(WEBHOOKS_TASK, _deliver_webhooks)
 
 
 async def due_tenants(context: AppContext, limit: int = SWEEP_LIMIT) -> list[str]:
@@ -80,8 +83,12 @@ async def sweep(context: AppContext) -> int:
     checked_before = context.now() - timedelta(seconds=context.settings.dns.recheck_seconds)
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
         stale_domains = await domains_repository.due_for_recheck(session, checked_before, 1)
+        webhooks_due = await webhooks_repository.due_delivery_ids(session, context.now(), 1)
     if stale_domains:
         await context.jobs.nudge_domain_rechecks()
+        due += 1
+    if webhooks_due:
+        await context.jobs.nudge_webhooks()
         due += 1
     await context.jobs.retry_stalled(STALLED_WORKER_SECONDS)
     return due
@@ -139,6 +146,10 @@ async def _step(name: str, work: Awaitable[None], tenant_pk: str) -> None:
 async def _recheck_domains(context: AppContext) -> None:
     while await recheck_due_domains(context):
         pass
+
+
+async def _deliver_webhooks(context: AppContext) -> None:
+    await deliver_due(context)
 
 
 class Worker:

@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     # How long GET …/mailbox-limits may show a reading of Exchange (per scope and API process)
     # before reading it again; whatever TenantCore itself changes there shows at once.
     exchange_state_max_age_seconds: float = Field(default=60.0, ge=0)
+    # Webhook deliveries: how long an endpoint has to answer, how many attempts an event gets
+    # (backoff from 30 s doubling to 6 h between them: 12 attempts span about 1.5 days), and
+    # whether endpoint URLs may name loopback or private addresses (None: only in sandbox mode,
+    # where the receiver is usually on the same machine).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=12, ge=1, le=50)
+    webhook_allow_private_urls: bool | None = None
     # Seconds between sweeps of the rows for due work (each queues the due tenants' jobs).
     worker_interval_seconds: float = Field(default=1.0, gt=0)
     # Requests per minute each API key may make (on average; 0 = no limit), and the burst

@@ -19,6 +19,8 @@ TABLES = {
     "mailbox_usage_day",
     "enforcement_policy",
     "enforcement_event",
+    "webhook_endpoint",
+    "webhook_delivery",
 }
 
 

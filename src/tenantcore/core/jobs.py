@@ -16,7 +16,7 @@ tenant lock (`tenantcore.core.locks`) so no two workers touch one tenant's Excha
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, Literal
 
 import procrastinate
@@ -36,6 +36,7 @@ log = structlog.get_logger(__name__)
 
 TENANT_TASK = "tenantcore.work_tenant"
 DOMAINS_TASK = "tenantcore.recheck_domains"
+WEBHOOKS_TASK = "tenantcore.deliver_webhooks"
 # The key under which a running job finds the process's AppContext (procrastinate's
 # `additional_context`), so tasks need no module-level state.
 CONTEXT_KEY = "tenantcore"
@@ -141,9 +142,17 @@ class JobQueue:
     def nudge_tenant_after_commit(self, session: AsyncSession, tenant_pk: str) -> None:
         """Queue the tenant's job once `session` commits (a job started earlier might not see
         the new rows yet; a rollback queues nothing)."""
+        self._after_commit(session, lambda: self.nudge_tenant(tenant_pk))
 
+    def nudge_webhooks_after_commit(self, session: AsyncSession) -> None:
+        """Queue the webhook dispatcher once `session` commits."""
+        self._after_commit(session, self.nudge_webhooks)
+
+    def _after_commit(
+        self, session: AsyncSession, nudge: Callable[[], Coroutine[Any, Any, bool]]
+    ) -> None:
         def queue(_: Session) -> None:
-            task = asyncio.get_running_loop().create_task(self.nudge_tenant(tenant_pk))
+            task = asyncio.get_running_loop().create_task(nudge())
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
 
@@ -151,6 +160,9 @@ class JobQueue:
 
     async def nudge_domain_rechecks(self) -> bool:
         return await self.nudge(DOMAINS_TASK, "domains")
+
+    async def nudge_webhooks(self) -> bool:
+        return await self.nudge(WEBHOOKS_TASK, "webhooks")
 
     async def retry_stalled(self, seconds_since_heartbeat: float) -> int:
         """Put back the jobs of workers that died (no heartbeat) so their queueing locks and

@@ -49,6 +49,8 @@ from tenantcore.microsoft.errors import (
     Transient,
 )
 from tenantcore.tenants.models import Tenant
+from tenantcore.webhooks import events as webhook_events
+from tenantcore.webhooks.service import Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -296,4 +298,11 @@ async def _save(context: AppContext, mailbox_pk: str, step: str, changes: Change
         mailbox.updated_at = context.now()
         if mailbox.status == MailboxStatus.READY:
             await enforcement_repository.mark_pending(session, mailbox.tenant_pk)
+        if mailbox.status != MailboxStatus.PROVISIONING:
+            tenant = await session.get(Tenant, mailbox.tenant_pk)
+            if tenant is not None:
+                outbox = Outbox(session, tenant.account_id)
+                await webhook_events.mailbox_settled(
+                    outbox, mailbox, tenant.tenant_id, context.now()
+                )
     return True

@@ -36,6 +36,7 @@ MODEL_MODULES = (
     "tenantcore.domains.models",
     "tenantcore.mailboxes.models",
     "tenantcore.enforcement.models",
+    "tenantcore.webhooks.models",
 )
 
 

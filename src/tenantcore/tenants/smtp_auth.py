@@ -9,7 +9,8 @@ Sending tools then fail to log in with `535 5.7.139`, and nothing in TenantCore 
 So every `smtp_auth_check_seconds` per tenant, one `Get-TransportConfig` and one (paged)
 `Get-CASMailbox` list read the switches: cost per tenant, not per mailbox. What they show goes
 to `tenant.smtp_auth_enabled` and each mailbox's `smtp_auth_enabled` (its own switch when set,
-else the tenant's). TenantCore reports a switch turned off and logs it; it does not turn it back
+else the tenant's). TenantCore reports a switch turned off, logs it and sends the
+`mailbox.smtp_auth_disabled` webhook; it does not turn it back
 on by itself, because an admin may have turned it off on purpose.
 
 Limits: Entra security defaults and Conditional Access also refuse Basic authentication, and
@@ -29,6 +30,8 @@ from tenantcore.mailboxes.models import Mailbox, MailboxStatus
 from tenantcore.microsoft.errors import MicrosoftError
 from tenantcore.microsoft.models import CasMailbox
 from tenantcore.tenants.models import Tenant
+from tenantcore.webhooks import events as webhook_events
+from tenantcore.webhooks.service import Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +76,7 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
         row.smtp_auth_next_check_at = now + timedelta(
             seconds=context.settings.smtp_auth_check_seconds
         )
+        outbox = Outbox(session, row.account_id)
         mailboxes = await session.scalars(
             select(Mailbox).where(
                 Mailbox.tenant_pk == tenant_pk, Mailbox.status == MailboxStatus.READY
@@ -90,6 +94,7 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
                     tenant_id=row.tenant_id,
                     mailbox=mailbox.primary_smtp,
                 )
+                await webhook_events.smtp_auth_disabled(outbox, mailbox, row.tenant_id, now)
             mailbox.smtp_auth_enabled = enabled
 
 

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantcore.core.base import new_id
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.enforcement.models import EnforcementAction, EnforcementEvent
@@ -34,6 +35,8 @@ from tenantcore.microsoft.models import MessageTraceRow
 from tenantcore.tenants.models import Tenant
 from tenantcore.usage import repository
 from tenantcore.usage.budget import TraceBudget
+from tenantcore.webhooks import events as webhook_events
+from tenantcore.webhooks.service import Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +77,8 @@ def enforcement_event(
     occurred_at: datetime | None = None,
 ) -> EnforcementEvent:
     return EnforcementEvent(
+        # Set now, not at flush: the webhook sent for the event carries it.
+        id=new_id(),
         tenant_pk=tenant_pk,
         mailbox_pk=mailbox_pk,
         mailbox_address=address,
@@ -132,8 +137,17 @@ async def read_settlement(
     return Settlement(day, sent_times(rows), counted=True)
 
 
+async def record_events(
+    session: AsyncSession, outbox: Outbox, tenant: Tenant, *events: EnforcementEvent
+) -> None:
+    """Add the events, and queue them for the account's webhooks in the same transaction."""
+    session.add_all(events)
+    for event in events:
+        await webhook_events.enforcement_event(outbox, event, tenant.tenant_id)
+
+
 async def record_settlement(
-    session: AsyncSession, tenant: Tenant, settlement: Settlement, now: datetime
+    session: AsyncSession, outbox: Outbox, tenant: Tenant, settlement: Settlement, now: datetime
 ) -> None:
     """Correct the kept day from the settlement and record the caps reached after its last
     sync; the day is then settled."""
@@ -150,31 +164,32 @@ async def record_settlement(
         if kept.blocked_at is not None or cap is None or len(times) < cap:
             continue
         kept.blocked_at = times[cap - 1]
-        session.add_all(
-            [
-                enforcement_event(
-                    tenant.id,
-                    kept.mailbox_pk,
-                    address,
-                    EnforcementAction.BLOCKED,
-                    len(times),
-                    cap,
-                    f"Daily send limit of {cap} reached at {kept.blocked_at:%H:%M} UTC on "
-                    f"{settlement.day}, after that day's last usage sync; Exchange held the cap "
-                    "until 00:00 UTC.",
-                    recorded_at=now,
-                    occurred_at=kept.blocked_at,
-                ),
-                enforcement_event(
-                    tenant.id,
-                    kept.mailbox_pk,
-                    address,
-                    EnforcementAction.UNBLOCKED,
-                    len(times),
-                    None,
-                    RELEASED_MESSAGE,
-                    recorded_at=now,
-                    occurred_at=midnight,
-                ),
-            ]
+        await record_events(
+            session,
+            outbox,
+            tenant,
+            enforcement_event(
+                tenant.id,
+                kept.mailbox_pk,
+                address,
+                EnforcementAction.BLOCKED,
+                len(times),
+                cap,
+                f"Daily send limit of {cap} reached at {kept.blocked_at:%H:%M} UTC on "
+                f"{settlement.day}, after that day's last usage sync; Exchange held the cap "
+                "until 00:00 UTC.",
+                recorded_at=now,
+                occurred_at=kept.blocked_at,
+            ),
+            enforcement_event(
+                tenant.id,
+                kept.mailbox_pk,
+                address,
+                EnforcementAction.UNBLOCKED,
+                len(times),
+                None,
+                RELEASED_MESSAGE,
+                recorded_at=now,
+                occurred_at=midnight,
+            ),
         )

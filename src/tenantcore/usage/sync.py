@@ -48,8 +48,10 @@ from tenantcore.usage.settle import (
     day_bounds,
     enforcement_event,
     read_settlement,
+    record_events,
     record_settlement,
 )
+from tenantcore.webhooks.service import Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -236,8 +238,9 @@ async def _record(
         tenant.last_sync_at = now
         tenant.next_sync_at = next_sync
         budget.keep_on(tenant)
+        outbox = Outbox(session, tenant.account_id)
         if settlement is not None:
-            await record_settlement(session, tenant, settlement, now)
+            await record_settlement(session, outbox, tenant, settlement, now)
         if plan.closed_day is not None:
             if tenant.usage_unsettled_day not in (None, plan.closed_day):
                 log.warning(
@@ -258,7 +261,10 @@ async def _record(
                 _close_day(session, mailbox, plan.caps.get(address))
             if address in plan.release:
                 sent_that_day, lifted_at = plan.release[address]
-                session.add(
+                await record_events(
+                    session,
+                    outbox,
+                    tenant,
                     enforcement_event(
                         tenant_pk,
                         mailbox.id,
@@ -269,13 +275,16 @@ async def _record(
                         RELEASED_MESSAGE,
                         recorded_at=now,
                         occurred_at=lifted_at,
-                    )
+                    ),
                 )
                 blocked_at = None
             if address in plan.block and blocked_at is None:
                 sent, cap = plan.block[address]
                 blocked_at = now
-                session.add(
+                await record_events(
+                    session,
+                    outbox,
+                    tenant,
                     enforcement_event(
                         tenant_pk,
                         mailbox.id,
@@ -285,7 +294,7 @@ async def _record(
                         cap,
                         _blocked_message(sent, cap),
                         recorded_at=now,
-                    )
+                    ),
                 )
             updates.append(
                 {

@@ -1,0 +1,75 @@
+"""The events TenantCore sends to webhooks, built from what records them: `data` of each type,
+in the shapes the API already uses for the same things."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from tenantcore.core.base import new_id
+from tenantcore.enforcement.models import EnforcementAction, EnforcementEvent
+from tenantcore.mailboxes.models import Mailbox, MailboxStatus
+from tenantcore.webhooks.models import EventType
+from tenantcore.webhooks.service import Outbox
+
+_ENFORCEMENT_TYPES = {
+    EnforcementAction.BLOCKED: EventType.MAILBOX_BLOCKED,
+    EnforcementAction.UNBLOCKED: EventType.MAILBOX_UNBLOCKED,
+}
+_MAILBOX_TYPES = {
+    MailboxStatus.READY: EventType.MAILBOX_READY,
+    MailboxStatus.FAILED: EventType.MAILBOX_FAILED,
+}
+
+
+async def enforcement_event(outbox: Outbox, event: EnforcementEvent, tenant_guid: str) -> None:
+    """A block or unblock, as `GET /v1/enforcement/events` shows it (the same `id`)."""
+    data: dict[str, Any] = {
+        "id": event.id,
+        "tenant_id": tenant_guid,
+        "mailbox_id": event.mailbox_pk,
+        "mailbox_address": event.mailbox_address,
+        "action_taken": event.action,
+        "sent_count": event.sent_count,
+        "limit_value": event.limit_value,
+        "message": event.message,
+        "created_at": event.created_at,
+        "occurred_at": event.occurred_at,
+    }
+    event_type = _ENFORCEMENT_TYPES[EnforcementAction(event.action)]
+    await outbox.add(event_type, data, event_id=event.id, created_at=event.created_at)
+
+
+async def mailbox_settled(
+    outbox: Outbox, mailbox: Mailbox, tenant_guid: str, now: datetime
+) -> None:
+    """A mailbox's provisioning ended: `ready`, or `failed` with its `error`."""
+    event_type = _MAILBOX_TYPES[MailboxStatus(mailbox.status)]
+    await outbox.add(
+        event_type,
+        _mailbox_data(mailbox, tenant_guid)
+        | {"ready_at": mailbox.ready_at, "error": mailbox.error},
+        event_id=new_id(),
+        created_at=now,
+    )
+
+
+async def smtp_auth_disabled(
+    outbox: Outbox, mailbox: Mailbox, tenant_guid: str, now: datetime
+) -> None:
+    """A ready mailbox's SMTP AUTH was found off (tenants/smtp_auth.py)."""
+    await outbox.add(
+        EventType.MAILBOX_SMTP_AUTH_DISABLED,
+        _mailbox_data(mailbox, tenant_guid) | {"checked_at": now},
+        event_id=new_id(),
+        created_at=now,
+    )
+
+
+def _mailbox_data(mailbox: Mailbox, tenant_guid: str) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_guid,
+        "mailbox_id": mailbox.id,
+        "primary_smtp": mailbox.primary_smtp,
+        "status": mailbox.status,
+    }
