@@ -65,6 +65,7 @@ async def test_the_read_pool_endpoints_authenticate_alike(api: Api) -> None:
         f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage",
         f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage/history",
         f"/v1/tenants/{tenant_id}/usage",
+        f"/v1/tenants/{tenant_id}/usage/history",
         "/v1/enforcement/events",
     )
     rotated = (await api.http.post("/v1/api-key/rotate")).json()["api_key"]

@@ -8,13 +8,14 @@ from datetime import timedelta
 from typing import Any
 
 from tenantcore.sandbox.server import SandboxServer
-from tenantcore.usage.schemas import TenantUsage
+from tenantcore.usage.schemas import TenantUsage, TenantUsageHistory
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
     OPS,
     PASSWORD,
     SALES,
+    blocked_then_released,
     listed,
     one,
     provision,
@@ -150,3 +151,47 @@ async def test_tenant_usage_of_another_account_or_no_tenant_is_not_found(api: Ap
         response = await client.get(path)
         assert response.status_code == 404, path
         assert response.json()["detail"]["code"] == "tenant_not_found", path
+
+
+async def _history(api: Api, tenant_id: str, **params: str) -> dict[str, Any]:
+    response = await api.http.get(f"/v1/tenants/{tenant_id}/usage/history", params=params)
+    assert response.status_code == 200, response.text
+    document: dict[str, Any] = response.json()
+    assert TenantUsageHistory.model_validate(document).model_dump(mode="json", by_alias=True) == (
+        document
+    )
+    return document
+
+
+def _days(document: dict[str, Any]) -> list[tuple[str, int, int, int, str]]:
+    return [
+        (d["day"], d["sends"], d["mailbox_count"], d["blocked_count"], d["state"])
+        for d in document["days"]
+    ]
+
+
+async def test_tenant_usage_history_sums_its_mailboxes_days(api: Api) -> None:
+    day = await blocked_then_released(api, settle=False)
+    history = await _history(api, day.tenant_id)
+    assert (history["tenant_id"], history["to"]) == (day.tenant_id, day.second)
+    # SALES sent 2 and was blocked on day one; OPS sent nothing.
+    assert _days(history) == [(day.first, 2, 2, 1, "closed"), (day.second, 0, 2, 0, "open")]
+    await api.advance_sandbox_clock(api.context.settings.usage_settle_seconds)
+    await api.worker.drain()
+    settled = await _history(api, day.tenant_id, **{"from": day.first, "to": day.first})
+    assert _days(settled) == [(day.first, 2, 2, 1, "settled")]
+    # The same numbers as the mailboxes' own histories.
+    sales = await api.http.get(
+        f"/v1/tenants/{day.tenant_id}/mailboxes/{day.ids[SALES]}/usage/history",
+        params={"from": day.first, "to": day.first},
+    )
+    assert sales.json()["days"][0]["sends"] == 2
+
+    for params in ({"from": "2026-02-30"}, {"from": day.second, "to": day.first}):
+        bad = await api.http.get(f"/v1/tenants/{day.tenant_id}/usage/history", params=params)
+        assert bad.status_code == 400, params
+        assert bad.json()["detail"]["code"] == "invalid_date_range"
+    other = api.client(await api.new_key("globex"))
+    foreign = await other.get(f"/v1/tenants/{day.tenant_id}/usage/history")
+    assert foreign.status_code == 404
+    assert foreign.json()["detail"]["code"] == "tenant_not_found"

@@ -58,13 +58,6 @@ class NoUpdates(AppError):
     )
 
 
-class InvalidDateRange(AppError):
-    code = "invalid_date_range"
-    default_message = (
-        "from and to must be dates (YYYY-MM-DD), from not after to, at most 366 days apart."
-    )
-
-
 class MailboxProvisioning(AppError):
     status = 409
     code = "mailbox_provisioning"

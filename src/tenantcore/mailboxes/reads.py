@@ -7,8 +7,6 @@ them; the API tests compare the documents with those models.
 
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -16,20 +14,17 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from tenantcore.accounts.service import Principal
+from tenantcore.core.dayrange import history_range
 from tenantcore.core.reads import JSON_OPTIONS
 from tenantcore.enforcement.caps import effective_cap, scope_limit
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
 from tenantcore.mailboxes import repository
-from tenantcore.mailboxes.errors import InvalidDateRange, MailboxNotFound
+from tenantcore.mailboxes.errors import MailboxNotFound
 from tenantcore.mailboxes.schemas import UsageOut
 from tenantcore.tenants.service import path_guid, require_tenant_row
 
 _LIST_OUTPUT_FIELDS = repository.LIST_FIELDS[:-1]  # all but usage_day (and the tenant's name)
 _LIST_DAY_AT = len(_LIST_OUTPUT_FIELDS)
-# The history's default span (30 days, today included) and its longest.
-HISTORY_DEFAULT_DAYS = 30
-HISTORY_MAX_DAYS = 366
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def todays_count(sends_today: int, usage_day: str | None, today: str) -> int:
@@ -119,26 +114,6 @@ def mailbox_usage(
     return usage.model_dump_json().encode()
 
 
-def _day(value: str) -> date:
-    """A YYYY-MM-DD day (not the other forms `date.fromisoformat` reads)."""
-    if not _DAY.fullmatch(value):
-        raise InvalidDateRange
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidDateRange from None
-
-
-def _history_range(first: str | None, last: str | None, today: str) -> tuple[str, str]:
-    """The [from, to] days asked for; by default the 30 days up to today."""
-    to_day = _day(today if last is None else last)
-    default_from = to_day - timedelta(days=HISTORY_DEFAULT_DAYS - 1)
-    from_day = default_from if first is None else _day(first)
-    if from_day > to_day or (to_day - from_day).days >= HISTORY_MAX_DAYS:
-        raise InvalidDateRange
-    return from_day.isoformat(), to_day.isoformat()
-
-
 def mailbox_usage_history(
     connection: Connection,
     principal: Principal,
@@ -151,7 +126,7 @@ def mailbox_usage_history(
 ) -> bytes:
     """The `UsageHistory` document, serialized: the kept days in the range, then the day the
     usage sync is still counting (from the mailbox row), if it falls in the range."""
-    from_day, to_day = _history_range(first, last, today)
+    from_day, to_day = history_range(first, last, today)
     mailbox = _usage_source(connection, principal, tenant_id, mailbox_id)
     days: list[dict[str, Any]] = []
     for row in repository.history_rows_on(connection, mailbox_id, from_day, to_day):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
+from tenantcore.core.dayrange import FromDay, InvalidDateRange, ToDay
 from tenantcore.core.deps import (
     ContextDep,
     PrincipalDep,
@@ -22,7 +21,6 @@ from tenantcore.mailboxes import reads, removal, service, updates
 from tenantcore.mailboxes.errors import (
     DomainNotVerified,
     DuplicateEmail,
-    InvalidDateRange,
     InvalidDisplayName,
     InvalidEmail,
     MailboxLimitReached,
@@ -180,15 +178,8 @@ async def mailbox_usage_history(
     tenant_id: str,
     mailbox_id: str,
     reader: ReaderDep,
-    first: Annotated[
-        str | None,
-        Query(
-            alias="from", description="First UTC day, YYYY-MM-DD (default: 29 days before `to`)."
-        ),
-    ] = None,
-    last: Annotated[
-        str | None, Query(alias="to", description="Last UTC day, YYYY-MM-DD (default: today).")
-    ] = None,
+    first: FromDay = None,
+    last: ToDay = None,
 ) -> Response:
     """Sends per UTC day, with the cap Exchange enforced and any block, over at most 366 days.
     Finished days are kept when the counters reset at midnight and settled once message

@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy.engine import Connection
 
 from tenantcore.accounts.service import Principal
+from tenantcore.core.dayrange import history_range
 from tenantcore.core.reads import JSON_OPTIONS, AnyRow
 from tenantcore.enforcement.caps import effective_cap, scope_limit
 from tenantcore.mailboxes.models import MailboxStatus
@@ -82,3 +83,47 @@ def tenant_usage(connection: Connection, principal: Principal, tenant_id: str, t
 
 def _as_dict(row: AnyRow) -> dict[str, Any]:
     return dict(zip(repository.SUMMARY_MAILBOX_FIELDS, row, strict=True))
+
+
+def tenant_usage_history(
+    connection: Connection,
+    principal: Principal,
+    tenant_id: str,
+    *,
+    first: str | None,
+    last: str | None,
+    today: str,
+) -> bytes:
+    """The `TenantUsageHistory` document, serialized: the tenant's kept days summed over its
+    mailboxes, and the days still being counted."""
+    from_day, to_day = history_range(first, last, today)
+    tenant_pk, tenant_guid, _ = require_tenant_row(connection, principal, tenant_id)
+    kept, counting = repository.tenant_days_on(connection, tenant_pk, from_day, to_day)
+    days: dict[str, dict[str, Any]] = {}
+    for day, sends, mailboxes, blocked, settled in kept:
+        days[day] = {
+            "day": day,
+            "sends": int(sends or 0),
+            "mailbox_count": mailboxes,
+            "blocked_count": blocked,
+            "state": "settled" if settled == mailboxes else "closed",
+        }
+    for day, sends, mailboxes, blocked in counting:
+        entry = days.setdefault(
+            day, {"day": day, "sends": 0, "mailbox_count": 0, "blocked_count": 0}
+        )
+        entry["sends"] += int(sends or 0)
+        entry["mailbox_count"] += mailboxes
+        entry["blocked_count"] += blocked
+        entry["state"] = "open"
+    ordered = [days[day] for day in sorted(days)]
+    return orjson.dumps(
+        {
+            "tenant_id": tenant_guid,
+            "from": from_day,
+            "to": to_day,
+            "days": ordered,
+            "count": len(ordered),
+        },
+        option=JSON_OPTIONS,
+    )

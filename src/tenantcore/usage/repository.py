@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -150,3 +150,50 @@ def summary_rows_on(
         str(scope): int(limit) for scope, limit in connection.execute(_SUMMARY_POLICIES, params)
     }
     return synced_at, domains, mailboxes, policies
+
+
+# A tenant's usage per day (usage/reads.py): the kept days, summed over its mailboxes.
+TENANT_DAY_FIELDS = ("day", "sends", "mailbox_count", "blocked_count", "settled")
+_KEPT_DAYS = (
+    select(
+        MailboxUsageDay.day,
+        func.sum(MailboxUsageDay.sends),
+        func.count(),
+        func.count(MailboxUsageDay.blocked_at),
+        func.count(MailboxUsageDay.settled_at),
+    )
+    .join(Mailbox, Mailbox.id == MailboxUsageDay.mailbox_pk)
+    .where(
+        Mailbox.tenant_pk == bindparam("tenant_pk"),
+        MailboxUsageDay.day >= bindparam("first"),
+        MailboxUsageDay.day <= bindparam("last"),
+    )
+    .group_by(MailboxUsageDay.day)
+)
+# ... and the days the usage sync is still counting, from the mailboxes' own counters.
+_OPEN_DAYS = (
+    select(
+        Mailbox.usage_day,
+        func.sum(Mailbox.sends_today),
+        func.count(),
+        func.count(Mailbox.blocked_at),
+    )
+    .where(
+        Mailbox.tenant_pk == bindparam("tenant_pk"),
+        Mailbox.usage_day >= bindparam("first"),
+        Mailbox.usage_day <= bindparam("last"),
+    )
+    .group_by(Mailbox.usage_day)
+)
+
+
+def tenant_days_on(
+    connection: Connection, tenant_pk: str, first: str, last: str
+) -> tuple[Sequence[AnyRow], Sequence[AnyRow]]:
+    """The tenant's kept days (`TENANT_DAY_FIELDS`, `settled` counting settled mailboxes) and
+    its open days (day, sends, mailboxes, blocked) from `first` to `last`, both included."""
+    params = {"tenant_pk": tenant_pk, "first": first, "last": last}
+    return (
+        connection.execute(_KEPT_DAYS, params).all(),
+        connection.execute(_OPEN_DAYS, params).all(),
+    )

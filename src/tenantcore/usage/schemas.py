@@ -1,10 +1,11 @@
-"""The tenant usage summary (beyond the seed): today's sending across a tenant's mailboxes."""
+"""The tenant usage summary and history (beyond the seed): a tenant's sending, today and by day."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class UsageTotals(BaseModel):
@@ -50,3 +51,27 @@ class TenantUsage(UsageTotals):
         "sync."
     )
     domains: list[DomainUsage] = Field(description="Per domain, by name.")
+
+
+class TenantDay(BaseModel):
+    day: str = Field(description="The UTC day, YYYY-MM-DD.")
+    sends: int = Field(description="Emails its mailboxes sent that day, from message trace.")
+    mailbox_count: int = Field(description="Mailboxes counted that day.")
+    blocked_count: int = Field(description="Mailboxes blocked that day.")
+    state: Literal["open", "closed", "settled"] = Field(
+        description="`open`: still being counted. `closed`: as the day's last usage sync "
+        "counted it. `settled`: every mailbox's count was read again from message trace after "
+        "the day ended (final)."
+    )
+
+
+class TenantUsageHistory(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    tenant_id: str
+    from_day: str = Field(alias="from", description="The first day asked for (YYYY-MM-DD).")
+    to_day: str = Field(alias="to", description="The last day asked for (YYYY-MM-DD).")
+    days: list[TenantDay] = Field(
+        description="Oldest first; a day is missing when TenantCore has no count for it."
+    )
+    count: int
