@@ -14,6 +14,8 @@ from tenantcore.core.bodylimit import BodyLimit
 from tenantcore.core.context import AppContext
 from tenantcore.core.errors import ErrorEnvelope, install_error_handlers
 from tenantcore.core.head import HeadAsGet
+from tenantcore.core.idempotency import HEADER as IDEMPOTENCY_HEADER
+from tenantcore.core.idempotency import Idempotency
 from tenantcore.core.requestid import RequestId
 from tenantcore.domains.router import router as domains_router
 from tenantcore.enforcement.router import router as enforcement_router
@@ -64,10 +66,21 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(enforcement_router)
     app.include_router(usage_router)
     app.include_router(webhooks_router)
+    app.add_middleware(Idempotency, sessionmaker=context.sessionmaker)
     app.add_middleware(BodyLimit, max_bytes=context.settings.max_body_bytes)
     app.add_middleware(HeadAsGet)  # everything inside sees a GET
     app.add_middleware(RequestId)  # outermost: every response of the app carries the id
     return app
+
+
+IDEMPOTENCY_PARAMETER = {
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "Repeat the request with the same key to get the first answer instead of "
+    "doing it twice (kept 24 hours; core/idempotency.py).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 
 
 def _document_validation_as_400(app: FastAPI) -> None:
@@ -84,7 +97,9 @@ def _document_validation_as_400(app: FastAPI) -> None:
             )
             envelope = {"$ref": "#/components/schemas/ErrorEnvelope"}
             for path_item in schema.get("paths", {}).values():
-                for operation in path_item.values():
+                for method, operation in path_item.items():
+                    if method in ("post", "patch", "delete"):
+                        operation.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
                     responses = operation.get("responses", {})
                     if responses.pop("422", None) is not None:
                         responses.setdefault(

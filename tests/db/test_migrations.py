@@ -21,6 +21,7 @@ TABLES = {
     "enforcement_event",
     "webhook_endpoint",
     "webhook_delivery",
+    "idempotency_record",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tenantcore.core.errors import AppError
+from tenantcore.core.idempotency import IDEMPOTENCY_ERRORS
 
 
 class MissingApiKey(AppError):
@@ -54,5 +55,6 @@ class LastFullKey(AppError):
 
 
 AUTH_ERRORS = (MissingApiKey, InvalidAuthHeader, InvalidApiKey, RateLimited)
-# Routes that change something: a read-only key is refused there.
-WRITE_AUTH_ERRORS = (*AUTH_ERRORS, ReadOnlyKey)
+# Routes that change something: a read-only key is refused there, and an Idempotency-Key
+# may be sent (core/idempotency.py).
+WRITE_AUTH_ERRORS = (*AUTH_ERRORS, ReadOnlyKey, *IDEMPOTENCY_ERRORS)

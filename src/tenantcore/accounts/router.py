@@ -19,6 +19,7 @@ from tenantcore.accounts.errors import (
 from tenantcore.accounts.models import ApiKey, KeyScope
 from tenantcore.core.deps import PrincipalDep, ReadPrincipalDep, ReadSessionDep, SessionDep
 from tenantcore.core.errors import InvalidRequest, responses
+from tenantcore.core.idempotency import IDEMPOTENCY_ERRORS
 
 router = APIRouter(prefix="/v1", tags=["API keys"])
 
@@ -74,7 +75,7 @@ def _out(row: ApiKey, current_key_id: str) -> KeyOut:
     )
 
 
-@router.post("/api-key/rotate", responses=responses(*AUTH_ERRORS))
+@router.post("/api-key/rotate", responses=responses(*AUTH_ERRORS, *IDEMPOTENCY_ERRORS))
 async def rotate(principal: PrincipalDep, session: SessionDep) -> RotatedKey:
     """Issue a new key (same name and scope) and revoke the one used for this call, at once.
     A read-only key may rotate itself."""
