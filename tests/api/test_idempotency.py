@@ -103,3 +103,19 @@ async def test_a_claim_left_by_a_crash_is_taken_over(api: Api) -> None:
     taken_over = await api.http.post("/v1/webhooks", json=HOOK, headers={"Idempotency-Key": "c"})
     assert taken_over.status_code == 201
     assert taken_over.json()["id"] != first.json()["id"]
+
+
+async def test_a_revoked_key_gets_no_kept_answer(api: Api) -> None:
+    headers = {"Idempotency-Key": "mint"}
+    minted = await api.http.post("/v1/api-keys", json={"name": "ci"}, headers=headers)
+    assert minted.status_code == 201
+    own_id = next(
+        k["id"] for k in (await api.http.get("/v1/api-keys")).json()["keys"] if k["current"]
+    )
+    other = api.client(minted.json()["api_key"])
+    assert (await other.delete(f"/v1/api-keys/{own_id}")).status_code == 204
+    # The kept answer holds a key: the revoked key that asked for it must not get it back.
+    replay = await api.http.post("/v1/api-keys", json={"name": "ci"}, headers=headers)
+    assert replay.status_code == 401
+    assert replay.json()["detail"]["code"] == "invalid_api_key"
+    assert minted.json()["api_key"] not in replay.text

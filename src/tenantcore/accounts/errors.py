@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from tenantcore.core.errors import AppError
-from tenantcore.core.idempotency import IDEMPOTENCY_ERRORS
+from tenantcore.core.errors import IDEMPOTENCY_ERRORS, AppError
 
 
 class MissingApiKey(AppError):

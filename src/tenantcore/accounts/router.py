@@ -18,8 +18,7 @@ from tenantcore.accounts.errors import (
 )
 from tenantcore.accounts.models import ApiKey, KeyScope
 from tenantcore.core.deps import PrincipalDep, ReadPrincipalDep, ReadSessionDep, SessionDep
-from tenantcore.core.errors import InvalidRequest, responses
-from tenantcore.core.idempotency import IDEMPOTENCY_ERRORS
+from tenantcore.core.errors import IDEMPOTENCY_ERRORS, InvalidRequest, responses
 
 router = APIRouter(prefix="/v1", tags=["API keys"])
 

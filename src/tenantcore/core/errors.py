@@ -165,3 +165,32 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         headers = None if request_id is None else {REQUEST_ID_HEADER: request_id}
         return error_response(500, "internal_error", "An unexpected error occurred.", headers)
+
+
+# Idempotency-Key (core/idempotency.py).
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class InvalidIdempotencyKey(AppError):
+    code = "invalid_idempotency_key"
+    default_message = f"{IDEMPOTENCY_HEADER} must be 1-255 printable ASCII characters."
+
+
+class IdempotencyKeyReused(AppError):
+    code = "idempotency_key_reused"
+    default_message = (
+        f"This {IDEMPOTENCY_HEADER} was used for a different request (method, path, query or "
+        "body) in the last 24 hours; use a new key for a new request."
+    )
+
+
+class IdempotencyRequestInProgress(AppError):
+    status = 409
+    code = "idempotency_request_in_progress"
+    default_message = (
+        f"A request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly to "
+        "get its answer."
+    )
+
+
+IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyKeyReused, IdempotencyRequestInProgress)

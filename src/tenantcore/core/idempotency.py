@@ -8,7 +8,7 @@ and body, marked `Idempotent-Replayed: true`. A repeat that differs is refused (
 `idempotency_request_in_progress`, retry shortly). Answers other than 2xx are not kept, so the
 request can be retried with the same key once the cause is fixed. Keys are scoped to the API
 key that sent them (by a hash of the Authorization header): another key's requests never see
-them. A claim left by a crashed process is taken over after five minutes.
+them, and a key revoked since gets `invalid_api_key`, never a kept answer. A claim left by a crashed process is taken over after five minutes.
 
 Pure ASGI, inside the body limit: only requests carrying the header pay for it.
 """
@@ -24,40 +24,24 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tenantcore.accounts.service import authenticate
 from tenantcore.core.base import Base
 from tenantcore.core.db import unit_of_work
-from tenantcore.core.errors import AppError, error_response
+from tenantcore.core.errors import (
+    IDEMPOTENCY_HEADER,
+    AppError,
+    IdempotencyKeyReused,
+    IdempotencyRequestInProgress,
+    InvalidIdempotencyKey,
+    error_response,
+)
 
-HEADER = "Idempotency-Key"
+HEADER = IDEMPOTENCY_HEADER
 REPLAYED_HEADER = "Idempotent-Replayed"
 METHODS = frozenset({"POST", "PATCH", "DELETE"})
 MAX_KEY_LENGTH = 255
 KEPT_FOR = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(minutes=5)
-
-
-class InvalidIdempotencyKey(AppError):
-    code = "invalid_idempotency_key"
-    default_message = f"{HEADER} must be 1-{MAX_KEY_LENGTH} printable ASCII characters."
-
-
-class IdempotencyKeyReused(AppError):
-    code = "idempotency_key_reused"
-    default_message = (
-        f"This {HEADER} was used for a different request (method, path, query or body) in the "
-        "last 24 hours; use a new key for a new request."
-    )
-
-
-class IdempotencyRequestInProgress(AppError):
-    status = 409
-    code = "idempotency_request_in_progress"
-    default_message = (
-        f"A request with this {HEADER} is still being processed; retry shortly to get its answer."
-    )
-
-
-IDEMPOTENCY_ERRORS = (InvalidIdempotencyKey, IdempotencyKeyReused, IdempotencyRequestInProgress)
 
 
 class IdempotencyRecord(Base):
@@ -105,6 +89,14 @@ class Idempotency:
         key = raw_key.decode("latin-1")
         if not _valid_key(key):
             await _refuse(InvalidIdempotencyKey, scope, receive, send)
+            return
+        # A revoked or unknown key must not claim a key, nor get a kept answer back (one may
+        # hold a secret: a new API key, a webhook's signing secret).
+        try:
+            async with unit_of_work(self.sessionmaker, read_only=True) as session:
+                await authenticate(session, authorization.decode("latin-1"))
+        except AppError as exc:
+            await error_response(exc.status, exc.code, exc.message)(scope, receive, send)
             return
         body = await _read_body(receive)
         if body is None:
