@@ -56,6 +56,7 @@ async def test_a_read_only_key_reads_and_changes_nothing(api: Api) -> None:
         ("POST", f"/v1/tenants/{tenant_id}/mailboxes", {"domain": DOMAIN}),
         ("PATCH", mailbox_url, {"daily_send_limit": 5}),
         ("DELETE", mailbox_url, None),
+        ("DELETE", f"/v1/tenants/{tenant_id}/domains/{DOMAIN}", None),
         ("POST", f"/v1/tenants/{tenant_id}/mailbox-limits", {"daily_send_limit": 5}),
         ("DELETE", f"/v1/tenants/{tenant_id}", None),
         ("POST", "/v1/api-keys", {"scope": "full"}),

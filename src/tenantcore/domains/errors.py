@@ -46,3 +46,18 @@ class MicrosoftAccessDenied(AppError):
         "Microsoft 365 refused TenantCore's access to this tenant (admin consent revoked or a "
         "permission missing)."
     )
+
+
+class DomainHasMailboxes(AppError):
+    status = 409
+    code = "domain_has_mailboxes"
+    default_message = (
+        "The domain still has mailboxes in TenantCore; delete them first "
+        "(DELETE /v1/tenants/{tenant_id}/mailboxes/{mailbox_id})."
+    )
+
+
+class DomainInUse(AppError):
+    status = 409
+    code = "domain_in_use"
+    default_message = "Microsoft 365 refused to remove the domain: it is still in use there."

@@ -1,4 +1,4 @@
-"""`/v1/tenants/{tenant_id}/domains`: register, list, inspect, verify.
+"""`/v1/tenants/{tenant_id}/domains`: register, list, inspect, verify, remove.
 
 The routes authenticate in a read-only session: the ones that call Microsoft write in a short
 unit of work of their own afterwards (see `domains.service`).
@@ -13,9 +13,11 @@ from fastapi import APIRouter, Query, Response
 from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import ContextDep, ReadPrincipalDep, ReadSessionDep
 from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
-from tenantcore.domains import service
+from tenantcore.domains import removal, service
 from tenantcore.domains.errors import (
     DomainAlreadyRegistered,
+    DomainHasMailboxes,
+    DomainInUse,
     DomainNotFound,
     DomainVerificationFailed,
     InvalidDomain,
@@ -112,3 +114,25 @@ async def verify_domain(
     """Ask Microsoft to verify ownership (the verification TXT must be published), then enable
     Email on the domain and check its DNS health. On a verified domain this re-checks."""
     return await service.verify(context, session, principal, tenant_id, domain)
+
+
+@router.delete(
+    "/{domain}",
+    status_code=204,
+    responses=responses(
+        *WRITE_AUTH_ERRORS,
+        TenantNotFound,
+        DomainNotFound,
+        DomainHasMailboxes,
+        DomainInUse,
+        *MICROSOFT_ERRORS,
+    ),
+)
+async def remove_domain(
+    tenant_id: str, domain: str, principal: ReadPrincipalDep, context: ContextDep
+) -> Response:
+    """Remove a domain with no mailboxes left (delete them first): its mailbox-limits switch
+    leaves Exchange, the domain leaves Microsoft 365 (409 `domain_in_use` while anything there
+    still uses it), and TenantCore forgets it and its policy."""
+    await removal.remove(context, principal, tenant_id, domain)
+    return Response(status_code=204)

@@ -87,6 +87,14 @@ async def _connected_tenant(session: AsyncSession, principal: Principal, tenant_
     return tenant
 
 
+async def connected_domain(
+    session: AsyncSession, principal: Principal, tenant_id: str, raw_name: str
+) -> tuple[Tenant, Domain]:
+    """The caller's connected tenant and its domain, or the matching not-found error."""
+    tenant = await _connected_tenant(session, principal, tenant_id)
+    return tenant, await _require_domain(session, tenant, raw_name)
+
+
 async def _require_domain(session: AsyncSession, tenant: Tenant, raw_name: str) -> Domain:
     name = lookup_name(raw_name)
     row = None if name is None else await repository.by_name(session, tenant.id, name)

@@ -110,8 +110,13 @@ async def withdraw(connector: MicrosoftConnector, tenant_guid: str, switches: li
         if cap_from_name(policy.name) is not None:
             await exchange.remove_outbound_spam_policy(tenant_guid, policy.name)
     for switch in switches:
-        await exchange.remove_transport_rule(tenant_guid, switch.rule_name)
-        await exchange.remove_group(tenant_guid, switch.group_name)
+        await remove_switch(connector, tenant_guid, switch)
+
+
+async def remove_switch(connector: MicrosoftConnector, tenant_guid: str, switch: Switch) -> None:
+    """Remove one scope's transport rule, then its group (safe to repeat)."""
+    await connector.exchange.remove_transport_rule(tenant_guid, switch.rule_name)
+    await connector.exchange.remove_group(tenant_guid, switch.group_name)
 
 
 def _answer(result: T | BaseException) -> T:
