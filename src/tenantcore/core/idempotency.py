@@ -110,7 +110,7 @@ class Idempotency:
         if outcome is not None:
             await _refuse(outcome, scope, receive, send)
             return
-        await self._run(scope, body, send, owner, key)
+        await self._run(scope, body, receive, send, owner, key)
 
     async def _claim(
         self, owner: str, key: str, fingerprint: str
@@ -153,7 +153,9 @@ class Idempotency:
                 return None
         return IdempotencyRequestInProgress
 
-    async def _run(self, scope: Scope, body: bytes, send: Send, owner: str, key: str) -> None:
+    async def _run(
+        self, scope: Scope, body: bytes, receive: Receive, send: Send, owner: str, key: str
+    ) -> None:
         status = 0
         content_type: str | None = None
         chunks: list[bytes] = []
@@ -164,7 +166,7 @@ class Idempotency:
             if not replayed:
                 replayed = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return {"type": "http.disconnect"}
+            return await receive()  # after the body: only a disconnect can come
 
         async def capture(message: Message) -> None:
             nonlocal status, content_type
