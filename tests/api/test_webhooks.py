@@ -175,6 +175,7 @@ async def test_webhook_requests_are_validated_and_deletion_stops_sending(api: Ap
         ({"url": "https://example.com:99999/hook"}, "invalid_webhook_url"),
         ({"url": "https://example.com/" + "a" * 2048}, "invalid_webhook_url"),
         ({"url": 5}, "invalid_webhook_url"),
+        ({"url": "https://exa mple.com/hook"}, "invalid_webhook_url"),
         ({"url": "https://example.com/hook", "events": []}, "invalid_webhook_events"),
         (
             {"url": "https://example.com/hook", "events": ["mailbox.deleted"]},
@@ -196,6 +197,8 @@ async def test_webhook_requests_are_validated_and_deletion_stops_sending(api: Ap
         "https://10.1.2.3/hook",
         "https://[::1]/hook",
         "https://localhost/hook",
+        "https://2130706433/hook",
+        "https://0x7f.1/hook",
         "http://example.com/hook",
     ):
         response = await api.http.post("/v1/webhooks", json={"url": url})

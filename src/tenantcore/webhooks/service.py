@@ -54,7 +54,12 @@ def private_urls_allowed(context: AppContext) -> bool:
 
 
 def _validated_url(value: Any, allow_private: bool) -> str:
-    if not isinstance(value, str) or not value or len(value) > MAX_URL_LENGTH:
+    if (
+        not isinstance(value, str)
+        or not value
+        or len(value) > MAX_URL_LENGTH
+        or any(c.isspace() or not c.isprintable() for c in value)
+    ):
         raise InvalidWebhookUrl
     try:
         parts = urlsplit(value)
@@ -76,7 +81,10 @@ def _is_private(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return False  # a name: where it resolves is not checked here
+        # No top-level domain is numeric: "2130706433" or "0x7f.1" are addresses in disguise
+        # that resolvers accept. Other names are not resolved here.
+        last = host.rsplit(".", 1)[-1].lower()
+        return last.isdigit() or last.startswith("0x")
     return not address.is_global
 
 
