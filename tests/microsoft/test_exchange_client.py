@@ -70,6 +70,16 @@ async def test_shared_mailbox_lifecycle(world: World) -> None:
     await exchange.set_mailbox_smtp_auth(tenant, "john@mail.lifecycle.com", disabled=False)
     cas = await exchange.get_cas_mailbox(tenant, "john@mail.lifecycle.com")
     assert cas.smtp_client_authentication_disabled is False
+    # Every mailbox's switch in one (paged) list: set, or inheriting the tenant's (None).
+    switches = {
+        cas.primary_smtp_address: cas.smtp_client_authentication_disabled
+        for cas in await exchange.list_cas_mailboxes(tenant)
+    }
+    assert switches["john@mail.lifecycle.com"] is False
+    assert switches["jane@mail.lifecycle.com"] is None
+    # Removed by the GUID New-Mailbox returned, as TenantCore names its own mailboxes.
+    assert await exchange.remove_mailbox(tenant, jane.guid) is True
+    assert await exchange.find_mailbox(tenant, "jane@mail.lifecycle.com") is None
 
     assert await exchange.remove_mailbox(tenant, "john@mail.lifecycle.com") is True
     assert await exchange.remove_mailbox(tenant, "john@mail.lifecycle.com") is False
