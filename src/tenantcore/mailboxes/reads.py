@@ -15,11 +15,15 @@ from sqlalchemy.engine import Connection
 
 from tenantcore.accounts.service import Principal
 from tenantcore.core.dayrange import history_range
+from tenantcore.core.errors import InvalidRequest
 from tenantcore.core.reads import JSON_OPTIONS
+from tenantcore.domains.errors import DomainNotFound
+from tenantcore.domains.names import lookup_name
 from tenantcore.enforcement.caps import effective_cap, scope_limit
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
 from tenantcore.mailboxes import repository
 from tenantcore.mailboxes.errors import MailboxNotFound
+from tenantcore.mailboxes.models import MailboxStatus
 from tenantcore.mailboxes.schemas import UsageOut
 from tenantcore.tenants.service import path_guid, require_tenant_row
 
@@ -34,13 +38,38 @@ def todays_count(sends_today: int, usage_day: str | None, today: str) -> int:
     return sends_today
 
 
-def mailbox_list(connection: Connection, principal: Principal, tenant_id: str, today: str) -> bytes:
-    """The `MailboxList` document, serialized: every mailbox of the tenant, by domain and
-    address."""
+_STATUSES = frozenset(status.value for status in MailboxStatus)
+
+
+def mailbox_list(
+    connection: Connection,
+    principal: Principal,
+    tenant_id: str,
+    today: str,
+    *,
+    domain: str | None = None,
+    status: str | None = None,
+) -> bytes:
+    """The `MailboxList` document, serialized: every mailbox of the tenant (or of one domain,
+    and/or in one status), by domain and address."""
+    if status is not None and status not in _STATUSES:
+        raise InvalidRequest("status must be provisioning, ready or failed.")
+    domain_name = None if domain is None else lookup_name(domain)
+    if domain is not None and domain_name is None:
+        require_tenant_row(connection, principal, tenant_id)  # tenant_not_found first
+        raise DomainNotFound
     tenant_guid = path_guid(tenant_id)
-    rows = repository.list_rows_on(connection, principal.account_id, tenant_guid)
-    # No rows: a tenant without mailboxes, or none of the caller's.
-    tenant_name = rows[0][-1] if rows else require_tenant_row(connection, principal, tenant_id)[2]
+    rows = repository.list_rows_on(
+        connection, principal.account_id, tenant_guid, domain_name=domain_name, status=status
+    )
+    if rows:
+        tenant_name = rows[0][-1]
+    else:  # none matching, a tenant without mailboxes, or none of the caller's
+        tenant_pk, _, tenant_name = require_tenant_row(connection, principal, tenant_id)
+        if domain_name is not None and not repository.domain_exists_on(
+            connection, tenant_pk, domain_name
+        ):
+            raise DomainNotFound
     mailboxes = []
     for row in rows:
         mailbox = dict(zip(_LIST_OUTPUT_FIELDS, row, strict=False))

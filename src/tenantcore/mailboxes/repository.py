@@ -88,10 +88,30 @@ _LIST = (
 )
 
 
-def list_rows_on(connection: Connection, account_id: str, tenant_guid: str) -> Sequence[AnyRow]:
+def list_rows_on(
+    connection: Connection,
+    account_id: str,
+    tenant_guid: str,
+    *,
+    domain_name: str | None = None,
+    status: str | None = None,
+) -> Sequence[AnyRow]:
     """The account's tenant's mailboxes as plain rows (`LIST_FIELDS` + the tenant's name), by
-    domain then address. No rows: no mailboxes, or no such tenant."""
-    return connection.execute(_LIST, {"tenant_guid": tenant_guid, "account_id": account_id}).all()
+    domain then address, optionally only those of one domain and/or status. No rows: none
+    matching, or no such tenant."""
+    query = _LIST
+    if domain_name is not None:
+        query = query.where(Domain.domain_name == domain_name)
+    if status is not None:
+        query = query.where(Mailbox.status == status)
+    return connection.execute(query, {"tenant_guid": tenant_guid, "account_id": account_id}).all()
+
+
+def domain_exists_on(connection: Connection, tenant_pk: str, domain_name: str) -> bool:
+    found = connection.scalar(
+        select(Domain.id).where(Domain.tenant_pk == tenant_pk, Domain.domain_name == domain_name)
+    )
+    return found is not None
 
 
 # The columns of the usage response's source, in `USAGE_FIELDS` order.

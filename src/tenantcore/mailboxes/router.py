@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.dayrange import FromDay, InvalidDateRange, ToDay
@@ -47,13 +49,28 @@ router = APIRouter(prefix="/v1/tenants/{tenant_id}/mailboxes", tags=["Mailboxes"
 @router.get(
     "",
     response_model=None,
-    responses={200: {"model": MailboxList}, **responses(*AUTH_ERRORS, TenantNotFound)},
+    responses={
+        200: {"model": MailboxList},
+        **responses(*AUTH_ERRORS, TenantNotFound, DomainNotFound),
+    },
 )
-async def list_mailboxes(tenant_id: str, reader: ReaderDep) -> Response:
+async def list_mailboxes(
+    tenant_id: str,
+    reader: ReaderDep,
+    domain: Annotated[
+        str | None, Query(description="Only this domain's mailboxes (beyond the seed).")
+    ] = None,
+    status: Annotated[
+        str | None,
+        Query(description="Only mailboxes in this status: provisioning, ready or failed."),
+    ] = None,
+) -> Response:
     """All mailboxes across all domains on the tenant, by domain and address."""
     today = reader.context.now().date().isoformat()
     body = await reader.run(
-        lambda connection, principal: reads.mailbox_list(connection, principal, tenant_id, today)
+        lambda connection, principal: reads.mailbox_list(
+            connection, principal, tenant_id, today, domain=domain, status=status
+        )
     )
     return Response(body, media_type="application/json")
 
