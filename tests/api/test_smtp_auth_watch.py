@@ -25,6 +25,7 @@ from tests.api.mailbox_support import (
 )
 
 CHECKS = ("exchange:Get-TransportConfig", "exchange:Get-CASMailbox")
+SECURITY_DEFAULTS = "graph:GET /policies/identitySecurityDefaultsEnforcementPolicy"
 
 
 async def _switches(api: Api, tenant_id: str) -> tuple[bool | None, dict[str, bool | None]]:
@@ -106,7 +107,11 @@ async def test_the_check_costs_two_calls_per_tenant_whatever_its_mailboxes(api: 
     await api.advance_sandbox_clock(600)
     await api.worker.drain()
     assert len(await listed(api, large)) == 6
+    graph_before = (await calls(api)).get(SECURITY_DEFAULTS, 0)
     assert await _next_check(api) == dict.fromkeys(CHECKS, 2)  # two tenants, one call each
+    # And one Graph read of security defaults per tenant (counted apart: the first Graph call
+    # after the clock jump renews the expired token, so the sandbox counts a retry too).
+    assert (await calls(api)).get(SECURITY_DEFAULTS, 0) - graph_before in (2, 4)
     assert (await _switches(api, small))[1] == {SALES: True}
     assert set((await _switches(api, large))[1].values()) == {True}
 
@@ -172,3 +177,40 @@ async def test_patch_of_the_switch_refuses_bad_values_and_unready_mailboxes(api:
     )
     assert not_ready.status_code == 409
     assert not_ready.json()["detail"]["code"] == "mailbox_not_ready"
+
+
+async def test_security_defaults_refuse_every_login_and_show(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    tenant = (await api.http.get(f"/v1/tenants/{tenant_id}")).json()
+    assert tenant["security_defaults_enabled"] is False
+    # An admin turns security defaults on in Entra.
+    store = api.sandbox.store
+    with store.transaction():
+        store.execute("UPDATE tenant SET security_defaults_enabled = 1 WHERE id = ?", (tenant_id,))
+    assert await _login_reply(api, SALES) == 535
+    await _next_check(api)
+    tenant = (await api.http.get(f"/v1/tenants/{tenant_id}")).json()
+    assert (tenant["security_defaults_enabled"], tenant["smtp_auth_enabled"]) == (True, True)
+    assert (await _switches(api, tenant_id))[1] == {SALES: False}
+    usage = (await api.http.get(f"/v1/tenants/{tenant_id}/usage")).json()
+    assert usage["smtp_auth_disabled_count"] == 1
+
+
+async def test_without_policy_read_the_check_goes_on_unknowing(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    # The app was consented without Policy.Read.All (an older registration, say).
+    store = api.sandbox.store
+    with store.transaction():
+        store.execute(
+            "UPDATE consent SET roles_graph = ? WHERE tenant_id = ?",
+            (
+                '["Directory.ReadWrite.All", "Domain.ReadWrite.All", "User.ReadWrite.All"]',
+                tenant_id,
+            ),
+        )
+    before = (await api.http.get(f"/v1/tenants/{tenant_id}")).json()["smtp_auth_checked_at"]
+    await _next_check(api)  # past an hour: tokens are renewed with the new roles
+    tenant = (await api.http.get(f"/v1/tenants/{tenant_id}")).json()
+    assert tenant["security_defaults_enabled"] is None
+    assert tenant["smtp_auth_checked_at"] > before
+    assert (await _switches(api, tenant_id))[1] == {SALES: True}

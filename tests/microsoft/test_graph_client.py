@@ -72,3 +72,14 @@ async def test_missing_graph_permission_is_forbidden(world: World) -> None:
     with pytest.raises(Forbidden) as caught:
         await world.connector.graph.add_domain(tenant, "mail.denied.com")
     assert caught.value.code == "Authorization_RequestDenied"
+
+
+async def test_security_defaults_are_read_and_need_policy_read(world: World) -> None:
+    graph = world.connector.graph
+    assert await graph.security_defaults_enabled(await world.tenant()) is False
+    enforced = await world.tenant(security_defaults_enabled=True)
+    assert await graph.security_defaults_enabled(enforced) is True
+    without = await world.tenant(graph_roles=["User.ReadWrite.All"])
+    with pytest.raises(Forbidden) as caught:
+        await graph.security_defaults_enabled(without)
+    assert caught.value.code == "Authorization_RequestDenied"

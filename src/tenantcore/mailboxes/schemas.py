@@ -103,10 +103,10 @@ class MailboxOut(BaseModel):
     )
     error: str | None = Field(description="Why provisioning failed (or is being retried).")
     smtp_auth_enabled: bool | None = Field(
-        description="Whether Exchange's SMTP AUTH switches let sending tools log in as the "
-        "mailbox (its own switch when set, else the tenant's), as last read (ready mailboxes, "
-        "re-read hourly); null before it is ready. false: logins fail with 535 5.7.139 until "
-        "SMTP AUTH is turned back on in Exchange."
+        description="Whether sending tools can log in as the mailbox with SMTP AUTH, as last "
+        "read (ready mailboxes, re-read hourly): Entra security defaults off, and the "
+        "mailbox's own Exchange switch on (or, unset, the tenant's). Null before it is ready. "
+        "false: logins fail with 535 5.7.139 until that is changed."
     )
 
 
@@ -185,10 +185,10 @@ class UsageOut(BaseModel):
     )
     status: str = Field(description="The mailbox's status (provisioning | ready | failed).")
     smtp_auth_enabled: bool | None = Field(
-        description="Whether Exchange's SMTP AUTH switches let sending tools log in as the "
-        "mailbox (its own switch when set, else the tenant's), as last read (ready mailboxes, "
-        "re-read hourly); null before it is ready. false: logins fail with 535 5.7.139 until "
-        "SMTP AUTH is turned back on in Exchange."
+        description="Whether sending tools can log in as the mailbox with SMTP AUTH, as last "
+        "read (ready mailboxes, re-read hourly): Entra security defaults off, and the "
+        "mailbox's own Exchange switch on (or, unset, the tenant's). Null before it is ready. "
+        "false: logins fail with 535 5.7.139 until that is changed."
     )
 
 

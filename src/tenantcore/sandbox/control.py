@@ -42,6 +42,9 @@ class TenantCreate(BaseModel):
     initial_domain: str | None = None
     dehydrated: bool = True
     smtp_auth_disabled: bool = True
+    # Entra security defaults, which refuse SMTP AUTH with a password (off, as in tenants that
+    # send this way; a new real tenant has them on).
+    security_defaults_enabled: bool = False
     client_id: str = Field(min_length=1, max_length=200)
     client_secret: str = Field(min_length=1, max_length=500)
     graph_roles: list[str] = Field(default_factory=lambda: list(DEFAULT_GRAPH_ROLES))
@@ -134,6 +137,7 @@ def tenant_view(sb: Sandbox, tenant_id: str) -> dict[str, Any] | None:
         "initial_domain": tenant["initial_domain"],
         "dehydrated": is_dehydrated(sb, tenant),
         "smtp_auth_disabled": bool(tenant["smtp_auth_disabled"]),
+        "security_defaults_enabled": bool(tenant["security_defaults_enabled"]),
         "created_at": tenant["created_at"],
         "consented_apps": apps,
         "user_count": counts["users"],
@@ -170,6 +174,7 @@ def routes(sb: Sandbox) -> list[Route]:
                 initial_domain=initial,
                 dehydrated=body.dehydrated,
                 smtp_auth_disabled=body.smtp_auth_disabled,
+                security_defaults_enabled=body.security_defaults_enabled,
             )
         if app is None:
             with sb.store.transaction():

@@ -20,6 +20,7 @@ DEFAULT_GRAPH_ROLES = (
     "Directory.ReadWrite.All",
     "Domain.ReadWrite.All",
     "ExchangeMessageTrace.Read.All",
+    "Policy.Read.All",
     "User.ReadWrite.All",
 )
 DEFAULT_EXCHANGE_ROLES = ("Exchange.ManageAsApp",)
@@ -70,18 +71,21 @@ def create_tenant(
     initial_domain: str,
     dehydrated: bool,
     smtp_auth_disabled: bool = True,
+    security_defaults_enabled: bool = False,
 ) -> Row:
     now = iso(sb.now())
     with sb.store.transaction():
         sb.store.execute(
             "INSERT INTO tenant(id, display_name, initial_domain, is_dehydrated,"
-            " smtp_auth_disabled, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            " smtp_auth_disabled, security_defaults_enabled, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 tenant_id,
                 display_name,
                 initial_domain.lower(),
                 int(dehydrated),
                 int(smtp_auth_disabled),
+                int(security_defaults_enabled),
                 now,
             ),
         )

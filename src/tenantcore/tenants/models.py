@@ -70,6 +70,8 @@ class Tenant(Base):
     # not read yet), when, and when to read it and the mailboxes' switches again
     # (tenants/smtp_auth.py; indexed: the sweep scans by it).
     smtp_auth_enabled: Mapped[bool | None]
+    # Entra security defaults as Graph last showed them (NULL: not read, or not readable).
+    security_defaults_enabled: Mapped[bool | None]
     smtp_auth_checked_at: Mapped[datetime | None]
     smtp_auth_next_check_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

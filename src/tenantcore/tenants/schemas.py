@@ -34,6 +34,11 @@ class TenantOut(BaseModel):
         "mailbox's own switch, which TenantCore turns on, wins over it: see the mailboxes' "
         "`smtp_auth_enabled`."
     )
+    security_defaults_enabled: bool | None = Field(
+        description="Whether Entra security defaults are on, as Graph last showed them: they "
+        "refuse every SMTP AUTH login with a password. Null before the first reading, or when "
+        "the app lacks the Policy.Read.All permission."
+    )
     smtp_auth_checked_at: datetime | None = Field(
         description="When the SMTP AUTH switches were last read."
     )

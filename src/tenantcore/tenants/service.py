@@ -211,6 +211,7 @@ async def describe(
             last_sync_at=t.last_sync_at,
             created_at=t.created_at,
             smtp_auth_enabled=t.smtp_auth_enabled,
+            security_defaults_enabled=t.security_defaults_enabled,
             smtp_auth_checked_at=t.smtp_auth_checked_at,
             admin_consent_url=(
                 admin_consent_url(context, t) if t.status == TenantStatus.PENDING_CONSENT else None

@@ -1,20 +1,22 @@
-"""Watching SMTP AUTH: whether the tenant's and each mailbox's switch still let sending tools
-log in (wire reference 4.2).
+"""Watching SMTP AUTH: whether sending tools can still log in as each mailbox with its
+password (wire reference 4.2).
 
 TenantCore turns SMTP AUTH on for the tenant at bootstrap and for each mailbox (explicitly,
 so the mailbox's own switch wins over the tenant's) before calling it ready. Either can be
 turned off later in Exchange: by an admin, or by Microsoft, which turns Basic authentication
 for SMTP AUTH off by default for existing tenants after December 2026 (wire reference 7.2).
+Entra security defaults refuse Basic authentication outright, before Exchange is asked.
 Sending tools then fail to log in with `535 5.7.139`, and nothing in TenantCore would say why.
-So every `smtp_auth_check_seconds` per tenant, one `Get-TransportConfig` and one (paged)
-`Get-CASMailbox` list read the switches: cost per tenant, not per mailbox. What they show goes
-to `tenant.smtp_auth_enabled` and each mailbox's `smtp_auth_enabled` (its own switch when set,
-else the tenant's). TenantCore reports a switch turned off, logs it and sends the
-`mailbox.smtp_auth_disabled` webhook; it does not turn it back
-on by itself, because an admin may have turned it off on purpose.
+So every `smtp_auth_check_seconds` per tenant, one `Get-TransportConfig`, one (paged)
+`Get-CASMailbox` list and one Graph read of the security-defaults policy: cost per tenant, not
+per mailbox. The tenant gets `smtp_auth_enabled` (its switch) and `security_defaults_enabled`
+(None when the app lacks Policy.Read.All); each mailbox `smtp_auth_enabled`: no security
+defaults, and its own switch on (or, unset, the tenant's). TenantCore reports a login turned
+off, logs it and sends the `mailbox.smtp_auth_disabled` webhook with the reason; it does not
+turn anything back on by itself, because an admin may have meant it.
 
-Limits: Entra security defaults and Conditional Access also refuse Basic authentication, and
-Exchange does not show them; a `true` here means Exchange's switches allow the login.
+Limits: Conditional Access policies can also refuse the login, and TenantCore does not read
+them; `true` means nothing TenantCore can see refuses it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sqlalchemy import select
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus
-from tenantcore.microsoft.errors import MicrosoftError
+from tenantcore.microsoft.errors import AuthenticationFailed, Forbidden, MicrosoftError
 from tenantcore.microsoft.models import CasMailbox
 from tenantcore.tenants.models import Tenant
 from tenantcore.webhooks import events as webhook_events
@@ -49,8 +51,31 @@ def mailbox_switches(cas_mailboxes: list[CasMailbox]) -> dict[str, bool | None]:
     }
 
 
+def login_block(
+    security_defaults: bool | None, tenant_enabled: bool, own: bool | None
+) -> str | None:
+    """Why SMTP AUTH refuses the mailbox's logins, or None when nothing TenantCore can see
+    does: security defaults first (Entra refuses before Exchange is asked), then the mailbox's
+    own switch when set (`own`: True = disabled), else the tenant's."""
+    if security_defaults:
+        return "security_defaults"
+    if own is not None:
+        return "mailbox_switch" if own else None
+    return None if tenant_enabled else "tenant_switch"
+
+
+async def _security_defaults(context: AppContext, tenant: Tenant) -> bool | None:
+    """Whether the tenant's security defaults are on; None when TenantCore may not read them
+    (the app lacks Policy.Read.All)."""
+    try:
+        return await context.connector.graph.security_defaults_enabled(tenant.tenant_id)
+    except (Forbidden, AuthenticationFailed) as exc:
+        log.info("security defaults not readable", tenant_id=tenant.tenant_id, error=str(exc))
+        return None
+
+
 async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
-    """Read the tenant's SMTP AUTH switches and record what they allow."""
+    """Read the tenant's SMTP AUTH switches and security defaults and record what they allow."""
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
         tenant = await session.get(Tenant, tenant_pk)
     if tenant is None:
@@ -59,6 +84,7 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
     try:
         transport = await exchange.get_transport_config(tenant.tenant_id)
         switches = mailbox_switches(await exchange.list_cas_mailboxes(tenant.tenant_id))
+        security_defaults = await _security_defaults(context, tenant)
     except MicrosoftError as exc:
         log.warning("reading SMTP AUTH failed", tenant_id=tenant.tenant_id, error=str(exc))
         await _next_check(context, tenant_pk, context.now() + RETRY_AFTER_FAILURE)
@@ -71,7 +97,10 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
             return
         if row.smtp_auth_enabled and not tenant_enabled:
             log.warning("SMTP AUTH turned off for the tenant", tenant_id=row.tenant_id)
+        if security_defaults and row.security_defaults_enabled is not True:
+            log.warning("security defaults on: SMTP AUTH logins refused", tenant_id=row.tenant_id)
         row.smtp_auth_enabled = tenant_enabled
+        row.security_defaults_enabled = security_defaults
         row.smtp_auth_checked_at = now
         row.smtp_auth_next_check_at = now + timedelta(
             seconds=context.settings.smtp_auth_check_seconds
@@ -86,16 +115,18 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
             address = mailbox.primary_smtp.lower()
             if address not in switches:
                 continue  # not in the list (removed in Exchange, or replicating): unknown
-            own = switches[address]
-            enabled = tenant_enabled if own is None else not own
-            if mailbox.smtp_auth_enabled and not enabled:
+            block = login_block(security_defaults, tenant_enabled, switches[address])
+            if mailbox.smtp_auth_enabled and block is not None:
                 log.warning(
                     "SMTP AUTH turned off for a mailbox",
                     tenant_id=row.tenant_id,
                     mailbox=mailbox.primary_smtp,
+                    reason=block,
                 )
-                await webhook_events.smtp_auth_disabled(outbox, mailbox, row.tenant_id, now)
-            mailbox.smtp_auth_enabled = enabled
+                await webhook_events.smtp_auth_disabled(
+                    outbox, mailbox, row.tenant_id, now, reason=block
+                )
+            mailbox.smtp_auth_enabled = block is None
 
 
 async def _next_check(context: AppContext, tenant_pk: str, at: datetime) -> None:

@@ -1,12 +1,14 @@
-"""The Microsoft Graph client: users and domains, one typed method per call we make."""
+"""The Microsoft Graph client: users, domains and the security-defaults policy, one typed method
+per call we make."""
 
 from __future__ import annotations
 
 from tenantcore.microsoft.graph.domains import DomainOps
+from tenantcore.microsoft.graph.policies import PolicyOps
 from tenantcore.microsoft.graph.users import UserOps
 
 
-class GraphClient(UserOps, DomainOps):
+class GraphClient(UserOps, DomainOps, PolicyOps):
     """All Graph operations over one shared transport."""
 
 

@@ -1,4 +1,5 @@
-"""graph.microsoft.com/v1.0: users, domains, `$batch` and message traces (wire reference 2).
+"""graph.microsoft.com/v1.0: users, domains, `$batch`, message traces (wire reference 2) and the
+security-defaults policy.
 
 All calls, direct or inside `$batch`, go through one `Dispatcher` (see `dispatch.py`).
 """
@@ -12,7 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tenantcore.sandbox.graph import batch, domains, traces, users
+from tenantcore.sandbox.graph import batch, domains, policies, traces, users
 from tenantcore.sandbox.graph.common import GraphRequest, GraphResponse, standard_headers
 from tenantcore.sandbox.graph.dispatch import Dispatcher
 
@@ -29,6 +30,7 @@ def build_dispatcher(sb: Sandbox) -> Dispatcher:
             *users.endpoints(),
             *domains.endpoints(),
             *traces.endpoints(),
+            *policies.endpoints(),
             *batch.endpoints(),
         ],
     )
