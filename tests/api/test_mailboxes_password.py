@@ -108,3 +108,50 @@ async def test_a_seal_from_another_key_fails_the_mailbox_clearly(api: Api) -> No
     assert "secret key" in mailbox["error"]
     assert [r.sealed_password for r in await rows(api)] == [None]
     assert row.id == mailbox["id"]
+
+
+async def test_a_new_password_reaches_microsoft_only(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fresh = "Rotated-Pa55word-9902"
+    with structlog.testing.capture_logs() as logs:
+        tenant_id = await tenant_with_domain(api)
+        await provision(api, tenant_id, "sales", password=SECRET)
+        await api.worker.drain()
+        sales = await one(api, tenant_id, f"sales@{DOMAIN}")
+        url = f"/v1/tenants/{tenant_id}/mailboxes/{sales['id']}"
+        changed = await api.http.patch(url, json={"account_password": fresh})
+        assert changed.status_code == 200, changed.text
+        assert fresh not in changed.text
+        assert fresh not in await _database_text(api)
+        for weak, code in (
+            ("short1A", "weak_password"),
+            ("alllowercaseletters", "weak_password"),
+            (None, "weak_password"),
+            (5, "invalid_request"),
+        ):
+            refused = await api.http.patch(url, json={"account_password": weak})
+            assert refused.status_code == 400, weak
+            assert refused.json()["detail"]["code"] == code, weak
+    assert logs
+    assert fresh not in repr(logs)
+    assert fresh not in caplog.text
+    user = api.sandbox.store.one(
+        "SELECT password_hash FROM directory_user WHERE user_principal_name = ?",
+        (f"sales@{DOMAIN}",),
+    )
+    assert user is not None
+    assert verify_password(fresh, user["password_hash"])
+    assert not verify_password(SECRET, user["password_hash"])
+
+
+async def test_a_password_change_needs_a_ready_mailbox(api: Api) -> None:
+    tenant_id = await tenant_with_domain(api)
+    mailbox_id = (await provision(api, tenant_id, "sales")).json()["results"][0]["mailbox_id"]
+    response = await api.http.patch(
+        f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}",
+        json={"account_password": "Another-Pa55word-1"},
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"]["code"] == "mailbox_not_ready"

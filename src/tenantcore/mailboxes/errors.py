@@ -54,7 +54,7 @@ class NoUpdates(AppError):
     code = "no_updates"
     default_message = (
         "Request body contained no recognised fields (display_name, daily_send_limit, "
-        "smtp_auth_enabled)."
+        "smtp_auth_enabled, account_password)."
     )
 
 
@@ -70,6 +70,6 @@ class MailboxNotReady(AppError):
     status = 409
     code = "mailbox_not_ready"
     default_message = (
-        "SMTP AUTH can be switched only on a ready mailbox: Exchange is still creating it, or "
-        "its provisioning failed."
+        "SMTP AUTH and the password can be changed only on a ready mailbox: Exchange is still "
+        "creating it, or its provisioning failed."
     )

@@ -118,6 +118,7 @@ async def provision_mailboxes(
         NoUpdates,
         InvalidDisplayName,
         InvalidRequest,
+        WeakPassword,
         TenantNotFound,
         MailboxNotFound,
         MailboxNotReady,
@@ -136,8 +137,9 @@ async def update_mailbox(
     """Update the display name (applied in Exchange with Set-Mailbox before the answer), the
     daily send limit (stored; enforced in Exchange where a mailbox-limits policy covers the
     domain, re-provisioned in the background) and/or, beyond the seed, the mailbox's SMTP AUTH
-    switch (`smtp_auth_enabled`, applied with Set-CASMailbox before the answer; a ready
-    mailbox only)."""
+    switch (`smtp_auth_enabled`, applied with Set-CASMailbox) and the account's password
+    (`account_password`, set through Graph), both before the answer and for a ready mailbox
+    only."""
     return await updates.update(context, session, principal, tenant_id, mailbox_id, body)
 
 

@@ -147,6 +147,13 @@ class MailboxUpdate(BaseModel):
         "Set-CASMailbox before the answer; only for a `ready` mailbox.",
         json_schema_extra=accepts({"type": "boolean"}),
     )
+    account_password: SecretStr | None = Field(
+        default=None,
+        description="A new password for the mailbox's account (same rule as at provisioning: "
+        "8-256 ASCII characters with 3 of lowercase, uppercase, digits, symbols), set in "
+        "Microsoft 365 before the answer; only for a `ready` mailbox. Sending tools must log "
+        "in with it from then on. Never stored or logged.",
+    )
 
 
 class UpdateResponse(BaseModel):
