@@ -138,7 +138,9 @@ async def _send(context: AppContext, client: httpx2.AsyncClient, outgoing: _Outg
     }
     try:
         response = await client.post(outgoing.url, content=body, headers=headers)
-    except httpx2.HTTPError as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure to send is an attempt that failed
+        # (httpx's InvalidURL, say, is no HTTPError); letting it out would leave the delivery
+        # due, and every sweep would start the dispatcher again at once.
         return _Outcome(False, None, f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
     if 200 <= response.status_code < 300:
         return _Outcome(True, response.status_code, None)
