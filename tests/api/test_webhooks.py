@@ -11,6 +11,7 @@ from tests.api.mailbox_support import (
     DOMAIN,
     SALES,
     blocked_then_released,
+    exchange_fails,
     listed,
     one,
     provision,
@@ -212,7 +213,7 @@ async def test_webhook_requests_are_validated_and_deletion_stops_sending(api: Ap
     async with webhook_receiver() as receiver:
         hook = await _register(api, receiver)
         assert sorted(hook["events"]) == hook["events"]
-        assert len(hook["events"]) == 5
+        assert len(hook["events"]) == 7
         assert (await api.http.delete(f"/v1/webhooks/{hook['id']}")).status_code == 204
         tenant_id = await tenant_with_domain(api)
         await provision(api, tenant_id, "sales")
@@ -245,3 +246,37 @@ async def test_failed_mailboxes_and_smtp_auth_turned_off_are_sent(api: Api) -> N
         await api.advance_sandbox_clock(api.context.settings.smtp_auth_check_seconds + 1)
         await api.worker.drain()
         assert len(receiver.received) == 2
+
+
+async def test_tenant_bootstrap_is_sent(api: Api) -> None:
+    async with webhook_receiver() as receiver:
+        await _register(api, receiver, events=["tenant.bootstrap.completed"])
+        tenant_id = await api.connect_tenant()
+        await api.worker.drain()
+        [event] = _events(receiver)
+        assert event["type"] == "tenant.bootstrap.completed"
+        assert event["data"]["tenant_id"] == tenant_id
+        assert event["data"]["exchange_bootstrap_status"] == "ready"
+        assert event["data"]["bootstrap_error"] is None
+        # Once: later bootstrap-free work sends nothing more.
+        await api.advance_sandbox_clock(600)
+        await api.worker.drain()
+        assert len(receiver.received) == 1
+
+
+async def test_a_tenant_whose_bootstrap_gives_up_is_sent_and_shows_why(api: Api) -> None:
+    async with webhook_receiver() as receiver:
+        await _register(api, receiver, events=["tenant.bootstrap.failed"])
+        await exchange_fails(api, "Get-OrganizationConfig")
+        tenant_id = await api.connect_tenant()
+        tenant = (await api.http.get(f"/v1/tenants/{tenant_id}")).json()
+        assert tenant["exchange_bootstrap_status"] == "pending"  # still retrying
+        assert receiver.received == []
+        await api.advance_sandbox_clock(api.context.settings.bootstrap_timeout_seconds + 1)
+        await api.worker.drain()
+        tenant = (await api.http.get(f"/v1/tenants/{tenant_id}")).json()
+        assert tenant["exchange_bootstrap_status"] == "failed"
+        assert "Get-OrganizationConfig" in tenant["bootstrap_error"]
+        [event] = _events(receiver)
+        assert event["type"] == "tenant.bootstrap.failed"
+        assert event["data"]["bootstrap_error"] == tenant["bootstrap_error"]

@@ -18,6 +18,8 @@ from tenantcore.core.db import unit_of_work
 from tenantcore.microsoft.errors import MicrosoftError, Throttled, Transient
 from tenantcore.tenants import repository
 from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
+from tenantcore.webhooks import events as webhook_events
+from tenantcore.webhooks.service import Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -111,5 +113,12 @@ async def _save(context: AppContext, tenant_pk: str, changes: dict[str, object])
         tenant = await session.get(Tenant, tenant_pk)
         if tenant is None or tenant.status != TenantStatus.CONNECTED:
             return  # disconnected meanwhile
+        status_before = tenant.exchange_bootstrap_status
         for name, value in changes.items():
             setattr(tenant, name, value)
+        settled = (BootstrapStatus.READY, BootstrapStatus.FAILED)
+        if tenant.exchange_bootstrap_status != status_before and (
+            tenant.exchange_bootstrap_status in settled
+        ):
+            outbox = Outbox(session, tenant.account_id)
+            await webhook_events.bootstrap_settled(outbox, tenant, context.now())

@@ -16,8 +16,9 @@ class InvalidWebhookUrl(AppError):
 class InvalidWebhookEvents(AppError):
     code = "invalid_webhook_events"
     default_message = (
-        "events must list one or more of: mailbox.ready, mailbox.failed, mailbox.blocked, "
-        "mailbox.unblocked, mailbox.smtp_auth_disabled."
+        "events must list one or more of: tenant.bootstrap.completed, tenant.bootstrap.failed, "
+        "mailbox.ready, mailbox.failed, mailbox.blocked, mailbox.unblocked, "
+        "mailbox.smtp_auth_disabled."
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from tenantcore.core.base import new_id
 from tenantcore.enforcement.models import EnforcementAction, EnforcementEvent
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus
+from tenantcore.tenants.models import BootstrapStatus, Tenant
 from tenantcore.webhooks.models import EventType
 from tenantcore.webhooks.service import Outbox
 
@@ -16,10 +17,31 @@ _ENFORCEMENT_TYPES = {
     EnforcementAction.BLOCKED: EventType.MAILBOX_BLOCKED,
     EnforcementAction.UNBLOCKED: EventType.MAILBOX_UNBLOCKED,
 }
+_BOOTSTRAP_TYPES = {
+    BootstrapStatus.READY: EventType.TENANT_BOOTSTRAP_COMPLETED,
+    BootstrapStatus.FAILED: EventType.TENANT_BOOTSTRAP_FAILED,
+}
 _MAILBOX_TYPES = {
     MailboxStatus.READY: EventType.MAILBOX_READY,
     MailboxStatus.FAILED: EventType.MAILBOX_FAILED,
 }
+
+
+async def bootstrap_settled(outbox: Outbox, tenant: Tenant, now: datetime) -> None:
+    """The tenant's Exchange bootstrap ended: `ready` (mailboxes can be provisioned), or
+    `failed` with its `bootstrap_error`."""
+    await outbox.add(
+        _BOOTSTRAP_TYPES[BootstrapStatus(tenant.exchange_bootstrap_status)],
+        {
+            "tenant_id": tenant.tenant_id,
+            "tenant_name": tenant.tenant_name,
+            "tenant_domain": tenant.tenant_domain,
+            "exchange_bootstrap_status": tenant.exchange_bootstrap_status,
+            "bootstrap_error": tenant.bootstrap_error,
+        },
+        event_id=new_id(),
+        created_at=now,
+    )
 
 
 async def enforcement_event(outbox: Outbox, event: EnforcementEvent, tenant_guid: str) -> None:

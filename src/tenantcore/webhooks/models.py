@@ -12,6 +12,8 @@ from tenantcore.core.base import Base, check_in, new_id, utcnow
 
 
 class EventType(StrEnum):
+    TENANT_BOOTSTRAP_COMPLETED = "tenant.bootstrap.completed"
+    TENANT_BOOTSTRAP_FAILED = "tenant.bootstrap.failed"
     MAILBOX_READY = "mailbox.ready"
     MAILBOX_FAILED = "mailbox.failed"
     MAILBOX_BLOCKED = "mailbox.blocked"
