@@ -87,6 +87,15 @@ async def test_a_deleted_mailbox_leaves_enforcement_and_keeps_its_events(api: Ap
         ("unblocked", SALES, None),
         ("blocked", SALES, None),
     ]
+    # Found under its address (any case), no longer by its id.
+    by_address = await api.http.get(
+        "/v1/enforcement/events", params={"mailbox_address": SALES.upper()}
+    )
+    assert [e["action_taken"] for e in by_address.json()["events"]] == ["unblocked", "blocked"]
+    other = await api.http.get("/v1/enforcement/events", params={"mailbox_address": OPS})
+    assert other.json()["total"] == 0
+    by_id = await api.http.get("/v1/enforcement/events", params={"mailbox_id": day.ids[SALES]})
+    assert by_id.json()["detail"]["code"] == "mailbox_not_found"
 
 
 async def test_a_mailbox_still_provisioning_is_not_deleted(api: Api) -> None:

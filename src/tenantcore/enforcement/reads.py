@@ -39,14 +39,16 @@ def event_page(
     *,
     tenant_id: str | None,
     mailbox_id: str | None,
+    mailbox_address: str | None,
     action: str | None,
     since: str | None,
     until: str | None,
     limit: int,
     offset: int,
 ) -> bytes:
-    """Blocks and unblocks of the caller's tenants (or of one tenant or mailbox), newest
-    first, optionally only those recorded in [since, until)."""
+    """Blocks and unblocks of the caller's tenants (or of one tenant or mailbox, by id or by
+    address: events outlive a deleted mailbox under its address), newest first, optionally only
+    those recorded in [since, until)."""
     if action is not None and action not in _ACTIONS:
         raise InvalidEventFilter
     if not 1 <= limit <= MAX_EVENTS_PER_PAGE or not 0 <= offset <= MAX_OFFSET:
@@ -68,6 +70,7 @@ def event_page(
         principal.account_id,
         tenant_pk=tenant_pk,
         mailbox_pk=mailbox_id,
+        mailbox_address=None if mailbox_address is None else mailbox_address.strip().lower(),
         action=action,
         since=since_at,
         until=until_at,

@@ -105,6 +105,7 @@ def events_page_on(
     *,
     tenant_pk: str | None,
     mailbox_pk: str | None,
+    mailbox_address: str | None,
     action: str | None,
     since: datetime | None,
     until: datetime | None,
@@ -118,6 +119,8 @@ def events_page_on(
         conditions.append(EnforcementEvent.tenant_pk == tenant_pk)
     if mailbox_pk is not None:
         conditions.append(EnforcementEvent.mailbox_pk == mailbox_pk)
+    if mailbox_address is not None:
+        conditions.append(func.lower(EnforcementEvent.mailbox_address) == mailbox_address)
     if action is not None:
         conditions.append(EnforcementEvent.action == action)
     if since is not None:

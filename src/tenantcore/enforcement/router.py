@@ -69,6 +69,13 @@ async def list_events(
     reader: ReaderDep,
     tenant_id: Annotated[str | None, Query()] = None,
     mailbox_id: Annotated[str | None, Query()] = None,
+    mailbox_address: Annotated[
+        str | None,
+        Query(
+            description="Only this address's events (case-insensitive); they outlive a "
+            "deleted mailbox, whose `mailbox_id` is then null."
+        ),
+    ] = None,
     action: Annotated[str | None, Query()] = None,
     since: Annotated[
         str | None,
@@ -94,6 +101,7 @@ async def list_events(
             principal,
             tenant_id=tenant_id,
             mailbox_id=mailbox_id,
+            mailbox_address=mailbox_address,
             action=action,
             since=since,
             until=until,
