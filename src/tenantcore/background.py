@@ -83,7 +83,7 @@ async def sweep(context: AppContext) -> int:
     checked_before = context.now() - timedelta(seconds=context.settings.dns.recheck_seconds)
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
         stale_domains = await domains_repository.due_for_recheck(session, checked_before, 1)
-        webhooks_due = await webhooks_repository.due_delivery_ids(session, context.now(), 1)
+        webhooks_due = await webhooks_repository.any_due(session, context.now())
     if stale_domains:
         await context.jobs.nudge_domain_rechecks()
         due += 1

@@ -66,7 +66,6 @@ async def _new_key(
         secret_hash=keys.hash_key(key),
         name=name,
         scope=scope,
-        created_at=datetime.now(UTC),
     )
     session.add(row)
     await session.flush()

@@ -24,13 +24,12 @@ from datetime import timedelta
 
 import httpx2
 import structlog
-from sqlalchemy import select
 
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.mailboxes.vault import PasswordUnavailable, vault_for
 from tenantcore.webhooks import repository
-from tenantcore.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from tenantcore.webhooks.models import DeliveryStatus
 
 log = structlog.get_logger(__name__)
 
@@ -101,22 +100,8 @@ async def deliver_due(context: AppContext) -> int:
 
 async def _due(context: AppContext) -> list[_Outgoing]:
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
-        ids = await repository.due_delivery_ids(session, context.now(), BATCH)
-        if not ids:
-            return []
-        rows = await session.execute(
-            select(
-                WebhookDelivery.id,
-                WebhookDelivery.event_type,
-                WebhookDelivery.payload,
-                WebhookDelivery.attempts,
-                WebhookEndpoint.url,
-                WebhookEndpoint.secret_sealed,
-            )
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .where(WebhookDelivery.id.in_(ids))
-        )
-        return [_Outgoing(*row) for row in rows]
+        rows = await repository.due_deliveries(session, context.now(), BATCH)
+    return [_Outgoing(*row) for row in rows]
 
 
 async def _send(context: AppContext, client: httpx2.AsyncClient, outgoing: _Outgoing) -> _Outcome:

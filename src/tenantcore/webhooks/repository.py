@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tenantcore.core.reads import AnyRow
 from tenantcore.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 
@@ -61,17 +63,36 @@ async def delivery_of(
     return result.scalar_one_or_none()
 
 
-async def due_delivery_ids(session: AsyncSession, now: datetime, limit: int) -> list[str]:
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        WebhookDelivery.status == DeliveryStatus.PENDING,
+        WebhookDelivery.next_attempt_at <= now,
+    )
+
+
+async def any_due(session: AsyncSession, now: datetime) -> bool:
+    """Whether a delivery is due (the sweep asks before queueing the dispatcher)."""
+    return await session.scalar(select(WebhookDelivery.id).where(*_due(now)).limit(1)) is not None
+
+
+async def due_deliveries(session: AsyncSession, now: datetime, limit: int) -> Sequence[AnyRow]:
+    """Up to `limit` due deliveries (id, event type, payload, attempts, and their endpoint's
+    URL and sealed secret), the longest waiting first."""
     result = await session.execute(
-        select(WebhookDelivery.id)
-        .where(
-            WebhookDelivery.status == DeliveryStatus.PENDING,
-            WebhookDelivery.next_attempt_at <= now,
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.event_type,
+            WebhookDelivery.payload,
+            WebhookDelivery.attempts,
+            WebhookEndpoint.url,
+            WebhookEndpoint.secret_sealed,
         )
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(*_due(now))
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(limit)
     )
-    return list(result.scalars())
+    return result.all()
 
 
 async def record_attempt(session: AsyncSession, delivery_id: str, **values: object) -> None:

@@ -15,7 +15,7 @@ from tenantcore.core.deps import (
     SessionDep,
 )
 from tenantcore.core.errors import InvalidRequest, responses
-from tenantcore.webhooks import repository, service
+from tenantcore.webhooks import service
 from tenantcore.webhooks.errors import (
     DeliveryNotFound,
     InvalidWebhookEvents,
@@ -53,10 +53,7 @@ async def create_webhook(
 @router.get("", responses=responses(*AUTH_ERRORS))
 async def list_webhooks(principal: ReadPrincipalDep, session: ReadSessionDep) -> WebhookList:
     """The account's endpoints, oldest first (never their secrets)."""
-    endpoints = await repository.endpoints_of(session, principal.account_id)
-    return WebhookList(
-        webhooks=[service.describe(endpoint) for endpoint in endpoints], count=len(endpoints)
-    )
+    return await service.list_endpoints(session, principal)
 
 
 @router.delete(

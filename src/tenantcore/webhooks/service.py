@@ -40,6 +40,7 @@ from tenantcore.webhooks.schemas import (
     DeliveryOut,
     DeliveryPage,
     WebhookCreate,
+    WebhookList,
     WebhookOut,
 )
 
@@ -132,6 +133,11 @@ async def create(
         secret=secret,
         message="Store this secret now: it is shown once. It signs every delivery.",
     )
+
+
+async def list_endpoints(session: AsyncSession, principal: Principal) -> WebhookList:
+    endpoints = await repository.endpoints_of(session, principal.account_id)
+    return WebhookList(webhooks=[describe(e) for e in endpoints], count=len(endpoints))
 
 
 async def require_endpoint(
