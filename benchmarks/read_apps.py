@@ -51,13 +51,15 @@ TENANT_SQL = (
 LIST_SQL = (
     "SELECT m.id, m.display_name, m.primary_smtp, m.user_principal_name, m.mail_nickname, "
     "m.account_enabled, m.daily_send_limit, m.sends_today, m.usage_day, m.blocked_at, "
-    "m.created_at, d.domain_name, m.status, m.ready_at, m.usage_synced_at, m.error "
+    "m.created_at, d.domain_name, m.status, m.ready_at, m.usage_synced_at, m.error, "
+    "m.smtp_auth_enabled "
     "FROM mailbox m JOIN domain d ON d.id = m.domain_pk WHERE m.tenant_pk = {p} "
     "ORDER BY d.domain_name, m.primary_smtp"
 )
 MAILBOX_SQL = (
     "SELECT m.id, m.primary_smtp, m.display_name, m.account_enabled, m.daily_send_limit, "
-    "m.sends_today, m.usage_day, m.blocked_at, m.usage_synced_at, m.status, d.domain_name "
+    "m.sends_today, m.usage_day, m.blocked_at, m.usage_synced_at, m.status, d.domain_name, "
+    "m.smtp_auth_enabled "
     "FROM mailbox m JOIN domain d ON d.id = m.domain_pk WHERE m.tenant_pk = {p} AND m.id = {p}"
 )
 USAGE_COLUMNS = (
@@ -72,6 +74,7 @@ USAGE_COLUMNS = (
     "usage_synced_at",
     "status",
     "domain",
+    "smtp_auth_enabled",
 )
 POLICY_SQL = "SELECT scope_key, daily_send_limit FROM enforcement_policy WHERE tenant_pk = {p}"
 
@@ -95,12 +98,18 @@ def _usage(mailbox: Any, policies: dict[str, int], today: str) -> dict[str, Any]
         "effective_send_limit": effective,
         "usage_synced_at": _timestamp(mailbox["usage_synced_at"]),
         "status": mailbox["status"],
+        "smtp_auth_enabled": _flag(mailbox["smtp_auth_enabled"]),
     }
 
 
 # The same timestamps as TenantCore's JSON (`…Z`): SQLite hands back the stored text (naive
 # UTC), which is parsed; PostgreSQL's connection answers in UTC.
 JSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+
+
+def _flag(value: Any) -> bool | None:
+    """A nullable boolean column (SQLite hands back 0/1)."""
+    return None if value is None else bool(value)
 
 
 def _timestamp(value: Any) -> Any:
@@ -180,6 +189,7 @@ def floor_app(database_url: str) -> Starlette:
                 "ready_at": _timestamp(m[13]),
                 "usage_synced_at": _timestamp(m[14]),
                 "error": m[15],
+                "smtp_auth_enabled": _flag(m[16]),
             }
             for m in connection.execute(list_sql, (tenant[0],)).fetchall()
         ]
@@ -290,6 +300,7 @@ def textbook_app(database_url: str) -> FastAPI:
             "usage_synced_at": mailbox.usage_synced_at,
             "status": mailbox.status,
             "domain": domain.domain_name,
+            "smtp_auth_enabled": mailbox.smtp_auth_enabled,
         }
         numbers = _usage(row, {p.scope_key: p.daily_send_limit for p in policies}, today)
         return UsageOut(

@@ -14,6 +14,7 @@ from datetime import timedelta
 import httpx2
 from pydantic import SecretStr
 
+from tenantcore.accounts.last_used import KeyUseRecorder
 from tenantcore.background import register_tasks
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import create_engine, create_sessionmaker
@@ -78,12 +79,14 @@ async def open_context(
         build_job_app(settings.resolved_database_url, pool_size=settings.worker_concurrency + 2)
     )
     register_tasks(jobs)
+    sessionmaker = create_sessionmaker(engine)
+    key_use = KeyUseRecorder(sessionmaker)
     try:
         async with jobs.app.open_async():
-            yield AppContext(
+            context = AppContext(
                 settings=settings,
                 engine=engine,
-                sessionmaker=create_sessionmaker(engine),
+                sessionmaker=sessionmaker,
                 reads=reads,
                 connector=connector,
                 sandbox=sandbox,
@@ -93,8 +96,15 @@ async def open_context(
                 exchange_states=ExchangeStateCache(
                     timedelta(seconds=settings.exchange_state_max_age_seconds)
                 ),
+                key_use=key_use,
             )
+            # Token lifetimes are judged on the issuer's clock, which in sandbox mode is the
+            # sandbox's: a clock move past a token's expiry then fetches a new one up front
+            # instead of spending a call on a 401.
+            connector.tokens.clock = lambda: context.now().timestamp()
+            yield context
     finally:
+        await key_use.flush()
         await connector.aclose()
         await asyncio.to_thread(reads.close)
         await engine.dispose()

@@ -17,15 +17,13 @@ import contextlib
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 import structlog
 
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.core.jobs import CONTEXT_KEY, DOMAINS_TASK, TENANT_TASK, WEBHOOKS_TASK, JobQueue
-from tenantcore.domains import repository as domains_repository
-from tenantcore.domains.jobs import recheck_due_domains
+from tenantcore.domains.jobs import due_domains, recheck_due_domains
 from tenantcore.enforcement import repository as enforcement_repository
 from tenantcore.enforcement.service import provision_tenant
 from tenantcore.mailboxes import repository as mailboxes_repository
@@ -80,9 +78,8 @@ async def sweep(context: AppContext) -> int:
     for tenant_pk in tenants:
         await context.jobs.nudge_tenant(tenant_pk)
     due = len(tenants)
-    checked_before = context.now() - timedelta(seconds=context.settings.dns.recheck_seconds)
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
-        stale_domains = await domains_repository.due_for_recheck(session, checked_before, 1)
+        stale_domains = await due_domains(context, session, 1)
         webhooks_due = await webhooks_repository.any_due(session, context.now())
     if stale_domains:
         await context.jobs.nudge_domain_rechecks()

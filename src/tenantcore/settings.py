@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tenantcore.core.db import default_database_url, is_sqlite, normalise_database_url
@@ -49,6 +49,10 @@ class DnsSettings(BaseModel):
     port: int = Field(default=53, ge=1, le=65535)
     # How often the background worker re-checks every domain's SPF/DKIM/DMARC/MX.
     recheck_seconds: float = Field(default=21600.0, gt=0)
+    # Sooner for a verified domain whose DKIM signing is not on yet (the customer is
+    # publishing its records, or Exchange is catching up), during its first days.
+    dkim_pending_recheck_seconds: float = Field(default=900.0, gt=0)
+    dkim_pending_days: float = Field(default=7.0, ge=0)
 
 
 class MicrosoftSettings(BaseModel):
@@ -114,6 +118,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_max_attempts: int = Field(default=12, ge=1, le=50)
     webhook_allow_private_urls: bool | None = None
+    # Private networks webhooks may reach even when private URLs are not allowed (an operator's
+    # own receivers, say): a JSON list of CIDRs, e.g. '["10.20.0.0/16"]'.
+    webhook_allow_networks: list[IPvAnyNetwork] = Field(default_factory=list)
     # Seconds between sweeps of the rows for due work (each queues the due tenants' jobs).
     worker_interval_seconds: float = Field(default=1.0, gt=0)
     # Requests per minute each API key may make (on average; 0 = no limit), and the burst

@@ -15,7 +15,6 @@ from typing import Any
 import httpx2
 import pytest
 
-from tenantcore import migrations
 from tenantcore.accounts.service import issue_key
 from tenantcore.app import create_app
 from tenantcore.assembly import IN_PROCESS_CONTROL_URL, open_context, sandbox_settings
@@ -26,7 +25,7 @@ from tenantcore.sandbox.app import create_sandbox_app
 from tenantcore.sandbox.context import Sandbox
 from tenantcore.settings import MicrosoftSettings, Settings
 from tests.conftest import fast_config, sandbox_start, seconds_until_hour
-from tests.databases import scratch_database
+from tests.databases import migrated_database
 
 
 @dataclass
@@ -85,8 +84,7 @@ class Api:
 @contextlib.asynccontextmanager
 async def open_api(tmp_path: Path, **microsoft: Any) -> AsyncIterator[Api]:
     """The harness; `microsoft` overrides connector settings (retries, timeouts)."""
-    with scratch_database(tmp_path) as database_url:
-        migrations.upgrade(database_url)
+    with migrated_database(tmp_path) as database_url:
         settings = sandbox_settings(
             Settings(
                 data_dir=tmp_path,

@@ -158,6 +158,19 @@ def smtp_send(port: int, ca_pem: str, address: str, password: str) -> tuple[int,
         return client.noop()
 
 
+async def login_reply(api: Api, address: str) -> int:
+    """The reply code of an SMTP login and send as the mailbox, over the sandbox's SMTP."""
+    server = SandboxServer(api.sandbox, http_port=0, smtp_port=0)
+    addresses = await server.start()
+    try:
+        code, _ = await asyncio.to_thread(
+            smtp_send, addresses.smtp_port, server.tls.ca_pem, address, PASSWORD
+        )
+    finally:
+        await server.stop()
+    return code
+
+
 @dataclass(frozen=True)
 class BlockedDay:
     """What the scenario leaves: the tenant, its two mailboxes' ids, and the two UTC days."""

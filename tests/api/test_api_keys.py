@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,59 @@ def test_the_cli_issues_read_only_named_keys(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert "--name" in bad.stderr
+
+
+async def _last_used(api: Api) -> dict[str | None, datetime | None]:
+    """Each key's `last_used_at` by name, once the writes already scheduled have landed, as
+    seen by a key that is not among them."""
+    await api.context.key_use.flush()
+    keys = (await api.http.get("/v1/api-keys")).json()["keys"]
+    return {
+        key["name"]: key["last_used_at"] and datetime.fromisoformat(key["last_used_at"])
+        for key in keys
+        if not key["current"]
+    }
+
+
+async def test_each_key_shows_when_it_was_last_used_to_the_minute(api: Api) -> None:
+    tenant_id = await tenant_with_domain(api)
+    dashboard = api.client(
+        (await _create(api.http, name="dashboard", scope="read")).json()["api_key"]
+    )
+    ci = api.client((await _create(api.http, name="ci")).json()["api_key"])
+    assert await _last_used(api) == {"dashboard": None, "ci": None}
+    # The caller's own key counts the listing itself as a use.
+    listing = (await api.http.get("/v1/api-keys")).json()["keys"]
+    [own] = [key for key in listing if key["current"]]
+    assert own["last_used_at"] is not None
+
+    # A read on the hot path (the read pool) and a write (a session) both count; so does an
+    # answer that is not a 2xx, as long as the key was good.
+    started = await api.sandbox_now()
+    assert (await dashboard.get(f"/v1/tenants/{tenant_id}/mailboxes")).status_code == 200
+    assert (await ci.post("/v1/tenants/no-such-tenant/mailboxes", json={})).status_code in (
+        400,
+        404,
+    )
+    used = await _last_used(api)
+    for name in ("dashboard", "ci"):
+        moment = used[name]
+        assert moment is not None
+        assert started <= moment < started + timedelta(seconds=30)
+
+    # Within the minute nothing is written again; a minute later it moves forward.
+    assert (await dashboard.get("/v1/tenants")).status_code == 200
+    assert await _last_used(api) == used
+    await api.advance_sandbox_clock(90)
+    await api.context.refresh_clock()
+    assert (await dashboard.get("/v1/tenants")).status_code == 200
+    later = await _last_used(api)
+    assert later["ci"] == used["ci"]
+    assert later["dashboard"] is not None
+    assert used["dashboard"] is not None
+    assert later["dashboard"] >= used["dashboard"] + timedelta(seconds=90)
+
+    # A wrong key is no one's use.
+    wrong = api.client("tc_live_" + "0" * 48)
+    assert (await wrong.get("/v1/tenants")).status_code == 401
+    assert await _last_used(api) == later

@@ -30,7 +30,7 @@ HUGE = 10**400
 async def _counts(api: Api) -> dict[str, int]:
     async with unit_of_work(api.context.sessionmaker, read_only=True) as session:
         return {
-            table: int((await session.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar())  # noqa: S608 - fixed names
+            table: (await session.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()  # noqa: S608 - fixed names
             for table in TABLES
         }
 

@@ -117,7 +117,19 @@ async def test_quick_path_add_then_verify(api: Api) -> None:
     assert body["is_verified"] is True
     assert body["email_enabled"] is True
     assert by_purpose(body)["verification"]["required"] is False
-    assert statuses(body) == statuses(domain)
+    # Verified: Exchange made the domain's DKIM keys; their two CNAMEs are listed (and, in
+    # sandbox mode, published), so TenantCore turned signing with the domain on at once.
+    assert domain["dkim_signing_enabled"] is False
+    dkim = [r for r in body["dns_records"] if r["purpose"] == "dkim"]
+    config = await api.context.connector.exchange.get_dkim_config(tenant_id, DOMAIN)
+    assert config is not None
+    assert [(r["type"], r["host"], r["value"], r["required"]) for r in dkim] == [
+        ("CNAME", "selector1._domainkey", config.selector1_cname, True),
+        ("CNAME", "selector2._domainkey", config.selector2_cname, True),
+    ]
+    assert statuses(body) == {**statuses(domain), "dkim": "valid"}
+    assert body["dkim_signing_enabled"] is True
+    assert config.enabled is True
     assert body["last_checked"] >= domain["last_checked"]
     # Microsoft's side really changed: verified, with Email among the supported services.
     remote = await api.context.connector.graph.get_domain(tenant_id, DOMAIN)
@@ -154,33 +166,50 @@ async def test_verification_waits_for_the_txt_record(api: Api) -> None:
     assert verified["email_enabled"] is True
     assert statuses(verified) == dict.fromkeys(("spf", "dkim", "dmarc", "mx"), "missing")
 
-    # The customer publishes the rest, DKIM included; GET reports stored verdicts until asked
-    # to refresh.
-    initial = (await api.http.get(f"/v1/tenants/{tenant_id}")).json()["tenant_domain"]
-    dkim = [
-        {
-            "type": "CNAME",
-            "name": f"{s}._domainkey",
-            "value": f"{s}-mail-acmecorp-com._domainkey.{initial}",
-        }
-        for s in ("selector1", "selector2")
+    assert verified["dkim_signing_enabled"] is False
+    listed_dkim = [r for r in verified["dns_records"] if r["purpose"] == "dkim"]
+    assert [r["host"] for r in listed_dkim] == ["selector1._domainkey", "selector2._domainkey"]
+
+    # The customer publishes the rest, DKIM CNAMEs pointing somewhere else first (an old
+    # guess of the target): DKIM is `invalid` and signing stays off.
+    wrong_dkim = [
+        {"type": "CNAME", "name": r["host"], "value": f"{r['host']}.acmecorp.onmicrosoft.com"}
+        for r in listed_dkim
     ]
-    await publish(
-        api,
-        [
-            {"type": "TXT", "name": "@", "value": txt},
-            {"type": "MX", "name": "@", "value": MX_HOST, "preference": 0},
-            {"type": "TXT", "name": "@", "value": "v=spf1 include:spf.protection.outlook.com ~all"},
-            {"type": "TXT", "name": "_dmarc", "value": "v=DMARC1; p=quarantine; rua=mailto:d@x.io"},
-            *dkim,
-        ],
-    )
+    rest = [
+        {"type": "TXT", "name": "@", "value": txt},
+        {"type": "MX", "name": "@", "value": MX_HOST, "preference": 0},
+        {"type": "TXT", "name": "@", "value": "v=spf1 include:spf.protection.outlook.com ~all"},
+        {"type": "TXT", "name": "_dmarc", "value": "v=DMARC1; p=quarantine; rua=mailto:d@x.io"},
+    ]
+    await publish(api, [*rest, *wrong_dkim])
     url = f"/v1/tenants/{tenant_id}/domains/{DOMAIN}"
+    # GET reports stored verdicts until asked to refresh.
     assert statuses((await api.http.get(url)).json())["mx"] == "missing"
     refreshed = (await api.http.get(url, params={"refresh": "true"})).json()
-    assert statuses(refreshed) == dict.fromkeys(("spf", "dkim", "dmarc", "mx"), "valid")
+    assert statuses(refreshed) == {
+        "spf": "valid",
+        "dkim": "invalid",
+        "dmarc": "valid",
+        "mx": "valid",
+    }
+    assert refreshed["dkim_signing_enabled"] is False
     assert refreshed["last_checked"] > verified["last_checked"]
     assert (await api.http.get(url)).json() == refreshed
+
+    # Then as listed: a refresh sees them but changes nothing in Exchange; verifying again
+    # (a re-check of a verified domain) turns signing on.
+    dkim = [{"type": "CNAME", "name": r["host"], "value": r["value"]} for r in listed_dkim]
+    await publish(api, [*rest, *dkim])
+    seen = (await api.http.get(url, params={"refresh": "true"})).json()
+    assert statuses(seen) == dict.fromkeys(("spf", "dkim", "dmarc", "mx"), "valid")
+    assert seen["dkim_signing_enabled"] is False
+    fixed = (await api.http.post(f"{url}/verify")).json()
+    assert statuses(fixed) == dict.fromkeys(("spf", "dkim", "dmarc", "mx"), "valid")
+    assert fixed["dkim_signing_enabled"] is True
+    config = await api.context.connector.exchange.get_dkim_config(tenant_id, DOMAIN)
+    assert config is not None
+    assert config.enabled is True
 
 
 async def test_add_is_idempotent_without_calling_microsoft_again(api: Api) -> None:

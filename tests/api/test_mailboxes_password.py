@@ -155,3 +155,39 @@ async def test_a_password_change_needs_a_ready_mailbox(api: Api) -> None:
     )
     assert response.status_code == 409
     assert response.json()["detail"]["code"] == "mailbox_not_ready"
+
+
+async def test_microsofts_banned_password_check_refuses_what_complexity_accepts(
+    api: Api,
+) -> None:
+    """Entra's Password Protection (wire reference 2.2) can refuse a password TenantCore's own
+    check passes: provisioning fails the mailbox with Microsoft's reason, a PATCH answers
+    `weak_password`, and neither echoes the password."""
+    banned = "Outreach1!"  # complex, but "outreach" is on the tenant's banned list
+    tenant_id = await tenant_with_domain(api)
+    listed = await api.control.patch(
+        f"/_sandbox/tenants/{tenant_id}", json={"banned_passwords": ["outreach"]}
+    )
+    assert listed.status_code == 200
+    accepted = await provision(api, tenant_id, "sales", password=banned)
+    assert accepted.status_code == 200
+    assert accepted.json()["results"][0]["status"] == "created"
+    assert (await provision(api, tenant_id, "jane", password=SECRET)).status_code == 200
+    await api.worker.drain()
+    sales = await one(api, tenant_id, f"sales@{DOMAIN}")
+    assert sales["status"] == "failed"
+    assert sales["error"].startswith("Microsoft rejected account_password")
+    assert banned not in sales["error"]
+    assert [row.sealed_password for row in await rows(api)] == [None, None]
+
+    jane = await one(api, tenant_id, f"jane@{DOMAIN}")
+    assert jane["status"] == "ready"
+    url = f"/v1/tenants/{tenant_id}/mailboxes/{jane['id']}"
+    refused = await api.http.patch(url, json={"account_password": banned})
+    assert refused.status_code == 400
+    assert refused.json()["detail"]["code"] == "weak_password"
+    assert "Microsoft rejected account_password" in refused.json()["detail"]["message"]
+    assert banned not in refused.text
+    assert (
+        await api.http.patch(url, json={"account_password": "Outreach-2026"})
+    ).status_code == 200

@@ -6,6 +6,7 @@ import uuid
 
 from tenantcore.tenants.bootstrap import advance_tenant
 from tests.api.conftest import Api
+from tests.api.mailbox_support import exchange_fails, faults, tenant_with_domain
 
 TENANT_FIELDS = {
     "id",
@@ -114,3 +115,42 @@ async def test_unknown_tenant_and_disconnect(api: Api) -> None:
     assert gone.json()["detail"]["code"] == "tenant_not_found"
     # Reconnecting attaches to the same sandbox tenant again.
     assert (await api.http.post("/v1/tenants", json={"tenant_id": tenant_id})).status_code == 201
+
+
+async def test_connecting_again_restarts_a_failed_bootstrap_and_keeps_the_domains(
+    api: Api,
+) -> None:
+    tenant_id = await tenant_with_domain(api)
+    # The app lost its Exchange role, say: a fresh tenant's bootstrap fails for good.
+    await exchange_fails(api, "Get-OrganizationConfig", status=403)
+    failing = await api.connect_tenant()
+    await api.advance_sandbox_clock(api.context.settings.bootstrap_timeout_seconds + 1)
+    await api.worker.drain()
+    tenant = (await api.http.get(f"/v1/tenants/{failing}")).json()
+    assert tenant["exchange_bootstrap_status"] == "failed"
+    assert tenant["bootstrap_error"]
+
+    # Connecting a failed tenant again while the cause remains: it starts over, and fails
+    # again only after a whole new timeout.
+    again = await api.http.post("/v1/tenants", json={"tenant_id": failing})
+    assert again.status_code == 200
+    assert (again.json()["exchange_bootstrap_status"], again.json()["bootstrap_error"]) == (
+        "pending",
+        None,
+    )
+    await api.worker.drain()
+    assert (await api.http.get(f"/v1/tenants/{failing}")).json()[
+        "exchange_bootstrap_status"
+    ] == "pending"
+
+    # The cause fixed, the restarted bootstrap's next attempt (within five minutes) succeeds.
+    await faults(api)
+    await api.advance_sandbox_clock(301)
+    await api.worker.drain()
+    assert (await api.http.get(f"/v1/tenants/{failing}")).json()[
+        "exchange_bootstrap_status"
+    ] == "ready"
+    # A tenant that is fine is left as it is.
+    ready = (await api.http.post("/v1/tenants", json={"tenant_id": tenant_id})).json()
+    assert ready["exchange_bootstrap_status"] == "ready"
+    assert ready["domain_count"] == 1

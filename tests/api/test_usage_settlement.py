@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -170,8 +171,8 @@ async def _history(api: Api, ids: dict[str, str]) -> dict[str, tuple[str, int, b
     }
 
 
-async def _events(api: Api) -> list[dict[str, object]]:
+async def _events(api: Api) -> list[dict[str, Any]]:
     page = (await api.http.get("/v1/enforcement/events")).json()
     assert EventPage.model_validate(page).model_dump(mode="json") == page
-    events: list[dict[str, object]] = page["events"]
+    events: list[dict[str, Any]] = page["events"]
     return events

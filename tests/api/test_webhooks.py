@@ -3,8 +3,12 @@ until they answer 2xx, with a delivery log and redelivery; a real receiver on lo
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 from typing import Any
+
+import pytest
 
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
@@ -204,8 +208,17 @@ async def test_webhook_requests_are_validated_and_deletion_stops_sending(api: Ap
     ):
         response = await api.http.post("/v1/webhooks", json={"url": url})
         assert response.json()["detail"]["code"] == "invalid_webhook_url", url
+    # Except in the networks the operator allows.
     api.context.settings = api.context.settings.model_copy(
-        update={"webhook_allow_private_urls": None}
+        update={"webhook_allow_networks": [ipaddress.ip_network("10.1.0.0/16")]}
+    )
+    inside = await api.http.post("/v1/webhooks", json={"url": "https://10.1.2.3/hook"})
+    assert inside.status_code == 201, inside.text
+    outside = await api.http.post("/v1/webhooks", json={"url": "https://10.2.0.1/hook"})
+    assert outside.json()["detail"]["code"] == "invalid_webhook_url"
+    assert (await api.http.delete(f"/v1/webhooks/{inside.json()['id']}")).status_code == 204
+    api.context.settings = api.context.settings.model_copy(
+        update={"webhook_allow_private_urls": None, "webhook_allow_networks": []}
     )
     bad_page = await api.http.get("/v1/webhooks/x/deliveries", params={"limit": 0})
     assert bad_page.status_code == 400
@@ -280,3 +293,51 @@ async def test_a_tenant_whose_bootstrap_gives_up_is_sent_and_shows_why(api: Api)
         [event] = _events(receiver)
         assert event["type"] == "tenant.bootstrap.failed"
         assert event["data"]["bootstrap_error"] == tenant["bootstrap_error"]
+
+
+def _loopback_host_name() -> str:
+    """A host name (not an address) that this machine resolves to loopback."""
+    name = socket.gethostname()
+    try:
+        found = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except OSError:
+        pytest.skip(f"{name} does not resolve here")
+    if {sockaddr[0] for *_, sockaddr in found} != {"127.0.0.1"}:
+        pytest.skip(f"{name} does not resolve to 127.0.0.1 alone here")
+    return name
+
+
+async def test_a_host_name_resolving_to_a_private_address_is_not_connected_to(api: Api) -> None:
+    """Outside sandbox mode a name is checked by the address it resolves to when a delivery
+    connects, so it cannot lead a delivery to loopback, whatever it resolved to at creation."""
+    name = _loopback_host_name()
+    async with webhook_receiver() as receiver:
+        url = receiver.url.replace("127.0.0.1", name)
+        hook = (
+            await api.http.post("/v1/webhooks", json={"url": url, "events": ["mailbox.ready"]})
+        ).json()
+        settings = api.context.settings
+        api.context.settings = settings.model_copy(update={"webhook_allow_private_urls": False})
+        tenant_id = await tenant_with_domain(api)
+        await provision(api, tenant_id, "sales")
+        await api.worker.drain()
+        assert receiver.received == []
+        deliveries = f"/v1/webhooks/{hook['id']}/deliveries"
+        [refused] = (await api.http.get(deliveries)).json()["deliveries"]
+        assert (refused["status"], refused["last_status_code"]) == ("pending", None)
+        assert f"{name} resolves to a non-public address (127.0.0.1)" in refused["last_error"]
+
+        # An operator may allow its own networks: the same connection check lets it through.
+        api.context.settings = settings.model_copy(
+            update={
+                "webhook_allow_private_urls": False,
+                "webhook_allow_networks": [ipaddress.ip_network("127.0.0.0/8")],
+            }
+        )
+        await api.advance_sandbox_clock(31)
+        await api.worker.drain()
+        [delivered] = receiver.received
+        assert json.loads(delivered.body)["type"] == "mailbox.ready"
+        assert delivered.headers["host"] == url.split("/")[2]  # the name, not the address
+        [done] = (await api.http.get(deliveries)).json()["deliveries"]
+        assert (done["status"], done["attempts"]) == ("delivered", 2)

@@ -4,6 +4,7 @@ event loop, UTC timestamps straight to JSON, recovery from a dropped connection.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 import uuid
@@ -38,7 +39,7 @@ def pool(migrated_database_url: str) -> Iterator[ReadPool]:
         reads.close()
 
 
-def _account_named(name: str) -> sa.Select[tuple[str]]:
+def _account_named(name: str) -> sa.Select[str]:
     return sa.select(Account.id).where(Account.name == name)
 
 
@@ -98,12 +99,13 @@ async def test_the_event_loop_runs_while_a_read_runs(pool: ReadPool) -> None:
     assert ticks >= 10
 
 
+def _select_literal(value: int, connection: sa.Connection) -> int | None:
+    return connection.scalar(sa.select(sa.literal(value)))
+
+
 async def test_many_reads_at_once_all_complete(pool: ReadPool) -> None:
     results = await asyncio.gather(
-        *(
-            pool.run(lambda connection, n=n: connection.scalar(sa.select(sa.literal(n))))
-            for n in range(50)
-        )
+        *(pool.run(functools.partial(_select_literal, n)) for n in range(50))
     )
     assert results == list(range(50))
 

@@ -10,6 +10,7 @@ from tenantcore.microsoft.errors import (
     AlreadyExists,
     DehydratedOrganization,
     Forbidden,
+    InvalidRequest,
     NotFound,
 )
 from tests.microsoft.conftest import World
@@ -196,3 +197,39 @@ async def test_missing_role_is_forbidden(world: World) -> None:
     tenant = await world.tenant(exchange_roles=[])
     with pytest.raises(Forbidden):
         await world.connector.exchange.get_organization_config(tenant)
+
+
+async def test_dkim_signing_is_configured_then_enabled_once_its_cnames_resolve(
+    world: World,
+) -> None:
+    tenant = await world.tenant()
+    await verified_domain(world, tenant, "mail.acme-dkim.com")
+    exchange = world.connector.exchange
+    assert await exchange.get_dkim_config(tenant, "mail.acme-dkim.com") is None
+    config = await exchange.ensure_dkim_config(tenant, "mail.acme-dkim.com")
+    assert (config.domain, config.enabled, config.status) == (
+        "mail.acme-dkim.com",
+        False,
+        "CnameMissing",
+    )
+    assert config.selector1_cname is not None
+    assert config.selector2_cname is not None
+    assert await exchange.ensure_dkim_config(tenant, "mail.acme-dkim.com") == config
+    # Not before Exchange can see both CNAMEs.
+    assert await exchange.enable_dkim_signing(tenant, "mail.acme-dkim.com") is False
+    await world.publish_dns(
+        "mail.acme-dkim.com",
+        [
+            {"type": "CNAME", "name": "selector1._domainkey", "value": config.selector1_cname},
+            {"type": "CNAME", "name": "selector2._domainkey", "value": config.selector2_cname},
+        ],
+    )
+    assert await exchange.enable_dkim_signing(tenant, "mail.acme-dkim.com") is True
+    enabled = await exchange.get_dkim_config(tenant, "mail.acme-dkim.com")
+    assert enabled is not None
+    assert (enabled.enabled, enabled.status) == (True, "Valid")
+
+    with pytest.raises(InvalidRequest):  # not an accepted domain of the tenant
+        await exchange.ensure_dkim_config(tenant, "not-ours.example.com")
+    with pytest.raises(NotFound):
+        await exchange.enable_dkim_signing(tenant, "not-ours.example.com")

@@ -83,3 +83,32 @@ async def test_security_defaults_are_read_and_need_policy_read(world: World) -> 
     with pytest.raises(Forbidden) as caught:
         await graph.security_defaults_enabled(without)
     assert caught.value.code == "Authorization_RequestDenied"
+
+
+async def test_conditional_access_policies_are_read_and_need_policy_read(world: World) -> None:
+    graph = world.connector.graph
+    tenant = await world.tenant()
+    assert await graph.conditional_access_policies(tenant) == []
+    policy = {
+        "displayName": "Block legacy authentication",
+        "conditions": {
+            "clientAppTypes": ["exchangeActiveSync", "other"],
+            "applications": {"includeApplications": ["All"]},
+            "users": {"includeUsers": ["All"], "excludeGroups": ["g-1"]},
+        },
+        "grantControls": {"operator": "OR", "builtInControls": ["block"]},
+    }
+    response = await world.control.patch(
+        f"/_sandbox/tenants/{tenant}", json={"conditional_access_policies": [policy]}
+    )
+    assert response.status_code == 200, response.text
+    [read] = await graph.conditional_access_policies(tenant)
+    assert (read.display_name, read.state) == ("Block legacy authentication", "enabled")
+    assert read.conditions.client_app_types == ["exchangeActiveSync", "other"]
+    assert read.conditions.users is not None
+    assert read.conditions.users.exclude_groups == ["g-1"]
+    assert read.grant_controls is not None
+    assert read.grant_controls.built_in_controls == ["block"]
+    without = await world.tenant(graph_roles=["User.ReadWrite.All"])
+    with pytest.raises(Forbidden):
+        await graph.conditional_access_policies(without)

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from tenantcore.assembly import sandbox_settings
-from tenantcore.enforcement.exchange_sync import cap_from_name
+from tenantcore.enforcement.caps import cap_from_name
 from tenantcore.microsoft.connector import build_connector
 from tenantcore.settings import SandboxSettings, Settings
 

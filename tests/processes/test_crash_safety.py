@@ -9,6 +9,7 @@ in flight at Exchange when the tenant's lock passes on, as it would be at Micros
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import time
@@ -187,7 +188,7 @@ def test_two_postgres_workers_killed_at_random_points(postgres_deployment: Deplo
         assert mid_work >= KILLS // 2, "the kills must interrupt work, or they prove nothing"
         control.delete("/_sandbox/faults").raise_for_status()
         for tenant_id in tenants:
-            wait_for(lambda t=tenant_id: _settled(api, t), timeout=150, what=f"seed {seed}")
+            wait_for(functools.partial(_settled, api, tenant_id), timeout=150, what=f"seed {seed}")
         for tenant_id in tenants:
             _assert_nothing_duplicated(deployment, api, tenant_id, expected[tenant_id])
     except BaseException:
@@ -235,7 +236,7 @@ def test_two_postgres_workers_never_work_one_tenant_at_once(
             provision(api, tenant_id, domain, *LOCALS)
         json_of(api.post(f"/v1/tenants/{tenant_id}/mailbox-limits", json={"daily_send_limit": 9}))
     for tenant_id in tenants:
-        wait_for(lambda t=tenant_id: all_ready(api, t, 6), timeout=120, what="ready")
+        wait_for(functools.partial(all_ready, api, tenant_id, 6), timeout=120, what="ready")
     assert deployment.database_url is not None
     wait_for(lambda: _policies_provisioned(deployment.database_url or ""), what="provisioned")
     counters = json_of(control.get("/_sandbox/counters"))

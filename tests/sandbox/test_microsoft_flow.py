@@ -41,7 +41,7 @@ def _send(harness: SandboxHarness, context: ssl.SSLContext, subject: str) -> Non
         client.send_message(message)
 
 
-def _send_refused(harness: SandboxHarness, context: ssl.SSLContext) -> tuple[int, bytes]:
+def _send_refused(harness: SandboxHarness, context: ssl.SSLContext) -> tuple[int, bytes | str]:
     with pytest.raises(smtplib.SMTPResponseException) as refused:
         _send(harness, context, "refused")
     return refused.value.smtp_code, refused.value.smtp_error

@@ -16,8 +16,15 @@ from tenantcore.accounts.errors import (
     ApiKeyNotFound,
     LastFullKey,
 )
+from tenantcore.accounts.last_used import after_use
 from tenantcore.accounts.models import ApiKey, KeyScope
-from tenantcore.core.deps import PrincipalDep, ReadPrincipalDep, ReadSessionDep, SessionDep
+from tenantcore.core.deps import (
+    ContextDep,
+    PrincipalDep,
+    ReadPrincipalDep,
+    ReadSessionDep,
+    SessionDep,
+)
 from tenantcore.core.errors import IDEMPOTENCY_ERRORS, InvalidRequest, responses
 
 router = APIRouter(prefix="/v1", tags=["API keys"])
@@ -50,6 +57,11 @@ class KeyOut(BaseModel):
     scope: Literal["full", "read"]
     key_prefix: str = Field(description="The key's first characters, to tell keys apart.")
     created_at: datetime
+    last_used_at: datetime | None = Field(
+        description="When the key last authenticated a request, to the minute (written at "
+        "most once a minute per key); null if it never has. A key unused for months is a "
+        "candidate for revoking."
+    )
     current: bool = Field(description="True for the key that made this request.")
 
 
@@ -63,14 +75,20 @@ class KeyList(BaseModel):
     count: int
 
 
-def _out(row: ApiKey, current_key_id: str) -> KeyOut:
+def _out(row: ApiKey, current_key_id: str, now: datetime | None = None) -> KeyOut:
+    """`now`: the request's time, which counts as a use of the calling key (its write may
+    still be on the way)."""
+    current = row.id == current_key_id
     return KeyOut(
         id=row.id,
         name=row.name,
         scope=KeyScope(row.scope).value,
         key_prefix=f"tc_live_{row.prefix[:8]}",
         created_at=row.created_at,
-        current=row.id == current_key_id,
+        last_used_at=(
+            after_use(row.last_used_at, now) if current and now is not None else row.last_used_at
+        ),
+        current=current,
     )
 
 
@@ -98,10 +116,13 @@ async def create_key(body: KeyCreate, principal: PrincipalDep, session: SessionD
 
 
 @router.get("/api-keys", responses=responses(*AUTH_ERRORS))
-async def list_keys(principal: ReadPrincipalDep, session: ReadSessionDep) -> KeyList:
+async def list_keys(
+    principal: ReadPrincipalDep, session: ReadSessionDep, context: ContextDep
+) -> KeyList:
     """The account's keys in force, oldest first (never the keys themselves)."""
     rows = await service.list_keys(session, principal)
-    return KeyList(keys=[_out(row, principal.key_id) for row in rows], count=len(rows))
+    now = context.now()
+    return KeyList(keys=[_out(row, principal.key_id, now) for row in rows], count=len(rows))
 
 
 @router.delete(

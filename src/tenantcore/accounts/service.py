@@ -32,6 +32,8 @@ class Principal:
     account_id: str
     key_id: str
     read_only: bool = False
+    # When the key was last used before this request, as stored (accounts/last_used.py).
+    last_used_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,12 @@ def _presented_key(authorization: str | None) -> str:
 def _principal(key: str, row: KeyRow | None) -> Principal:
     if row is None or not keys.matches(key, row.secret_hash):
         raise InvalidApiKey
-    return Principal(account_id=row.account_id, key_id=row.id, read_only=row.scope == KeyScope.READ)
+    return Principal(
+        account_id=row.account_id,
+        key_id=row.id,
+        read_only=row.scope == KeyScope.READ,
+        last_used_at=row.last_used_at,
+    )
 
 
 async def authenticate(session: AsyncSession, authorization: str | None) -> Principal:

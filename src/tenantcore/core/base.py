@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, DateTime, Dialect, MetaData
+from sqlalchemy import JSON, CheckConstraint, DateTime, Dialect, MetaData
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -22,6 +23,10 @@ NAMING_CONVENTION: dict[str, str] = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite; one migration tree for both.
+JSONList = JSON().with_variant(JSONB(), "postgresql")
 
 
 def utcnow() -> datetime:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tenantcore.accounts.last_used import KeyUseRecorder
 from tenantcore.core.errors import ServiceUnavailable
 from tenantcore.core.jobs import JobQueue
 from tenantcore.core.locks import TenantLocks
@@ -36,6 +37,8 @@ class AppContext:
     rate_limiter: RateLimiter
     # Readings of Exchange's enforcement state shown by GET …/mailbox-limits.
     exchange_states: ExchangeStateCache
+    # API keys' `last_used_at`, written at most once a minute per key.
+    key_use: KeyUseRecorder
     # Sandbox mode runs on the sandbox's clock (like a payment API's test clock), so moving it
     # with POST /_sandbox/clock moves TenantCore too: usage days, retries, readiness.
     clock_offset: timedelta = field(default_factory=timedelta)

@@ -97,6 +97,7 @@ async def principal_for_write(
     request: Request,
 ) -> Principal:
     principal = _in_scope(await authenticate(session, authorization), request)
+    context.key_use.seen(principal.key_id, principal.last_used_at, context.now())
     return _within_rate(context, principal)
 
 
@@ -107,6 +108,7 @@ async def principal_for_read(
     request: Request,
 ) -> Principal:
     principal = _in_scope(await authenticate(session, authorization), request)
+    context.key_use.seen(principal.key_id, principal.last_used_at, context.now())
     return _within_rate(context, principal)
 
 
@@ -129,11 +131,22 @@ class Reader:
     authorization: str | None
 
     async def run(self, query: Callable[[Connection, Principal], T]) -> T:
+        caller: list[Principal] = []
+
         def authenticated(connection: Connection) -> T:
             principal = authenticate_on(connection, self.authorization)
+            caller.append(principal)
             return query(connection, _within_rate(self.context, principal))
 
-        return await self.context.reads.run(authenticated)
+        try:
+            return await self.context.reads.run(authenticated)
+        finally:
+            # Back on the event loop (the query ran on a read thread): a use counts even when
+            # the answer is a 404 or a 429, as long as the key was valid.
+            if caller:
+                self.context.key_use.seen(
+                    caller[0].key_id, caller[0].last_used_at, self.context.now()
+                )
 
 
 async def reader(request: Request, authorization: AuthorizationDep) -> Reader:

@@ -119,8 +119,10 @@ def mx_status(answers: Answers, expected_hosts: set[str]) -> DnsStatus:
     return DnsStatus.VALID if preferred & expected_hosts else DnsStatus.INVALID
 
 
-def dkim_status(selectors: Sequence[Answers]) -> DnsStatus:
-    """Both selector CNAMEs are needed: Microsoft rotates keys between them."""
+def dkim_status(selectors: Sequence[Answers], expected: Sequence[str] | None = None) -> DnsStatus:
+    """Both selector CNAMEs are needed: Microsoft rotates keys between them. With `expected`
+    (the targets Exchange named for this domain's keys), each must point exactly there;
+    without, anywhere Microsoft hosts DKIM keys."""
     if any(answers is None for answers in selectors):
         return DnsStatus.UNKNOWN
     present = [answers for answers in selectors if answers]
@@ -128,9 +130,12 @@ def dkim_status(selectors: Sequence[Answers]) -> DnsStatus:
         return DnsStatus.MISSING
     if len(present) < len(selectors):
         return DnsStatus.INVALID
-    for answers in present:
+    for index, answers in enumerate(present):
         target = _host(answers[0].value)
-        if "._domainkey." not in target or not target.endswith(DKIM_TARGET_SUFFIXES):
+        if expected is not None:
+            if target != _host(expected[index]):
+                return DnsStatus.INVALID
+        elif "._domainkey." not in target or not target.endswith(DKIM_TARGET_SUFFIXES):
             return DnsStatus.INVALID
     return DnsStatus.VALID
 
@@ -206,7 +211,13 @@ class LiveResolver:
         return answers
 
 
-async def evaluate(resolver: Resolver, domain: str, expected_mx: set[str], now: datetime) -> Health:
+async def evaluate(
+    resolver: Resolver,
+    domain: str,
+    expected_mx: set[str],
+    now: datetime,
+    expected_dkim: Sequence[str] | None = None,
+) -> Health:
     """Judge one domain; the five lookups run concurrently."""
     mx, spf, dmarc, *dkim = await asyncio.gather(
         resolver.lookup(domain, "MX"),
@@ -216,7 +227,7 @@ async def evaluate(resolver: Resolver, domain: str, expected_mx: set[str], now: 
     )
     return Health(
         spf_status=spf_status(spf),
-        dkim_status=dkim_status(dkim),
+        dkim_status=dkim_status(dkim, expected_dkim),
         dmarc_status=dmarc_status(dmarc),
         mx_status=mx_status(mx, {classic_mx_host(domain), *expected_mx}),
         last_checked=now,
@@ -235,7 +246,15 @@ async def resolver_for(context: AppContext, domain: str) -> Resolver:
     return SandboxZone(domain, records)
 
 
-async def check(context: AppContext, domain: str, expected_mx: set[str]) -> Health:
-    """DNS health of `domain` now. `expected_mx`: the MX hosts Microsoft listed for it."""
+async def check(
+    context: AppContext,
+    domain: str,
+    expected_mx: set[str],
+    expected_dkim: Sequence[str] | None = None,
+) -> Health:
+    """DNS health of `domain` now. `expected_mx`: the MX hosts Microsoft listed for it;
+    `expected_dkim`: the two DKIM CNAME targets Exchange named, once known."""
     resolver = await resolver_for(context, domain)
-    return await evaluate(resolver, domain, {_host(h) for h in expected_mx}, context.now())
+    return await evaluate(
+        resolver, domain, {_host(h) for h in expected_mx}, context.now(), expected_dkim
+    )

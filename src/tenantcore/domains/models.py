@@ -5,15 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantcore.core.base import Base, new_id, utcnow
-
-# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite; one migration tree for both.
-JSONList = JSON().with_variant(JSONB(), "postgresql")
-
+from tenantcore.core.base import Base, JSONList, new_id, utcnow
 
 # Until the first DNS health check. The checks own the other values; there is deliberately no
 # CHECK constraint on them, so a new verdict needs no migration.
@@ -45,6 +40,12 @@ class Domain(Base):
     dkim_status: Mapped[str] = mapped_column(String(32), default=DNS_STATUS_UNKNOWN)
     dmarc_status: Mapped[str] = mapped_column(String(32), default=DNS_STATUS_UNKNOWN)
     mx_status: Mapped[str] = mapped_column(String(32), default=DNS_STATUS_UNKNOWN)
+    # Where Exchange's DKIM keys for the domain live (Get-DkimSigningConfig's Selector1CNAME /
+    # Selector2CNAME; NULL until the configuration exists), and whether Exchange signs the
+    # domain's mail with them (domains/dkim.py).
+    dkim_selector1_target: Mapped[str | None] = mapped_column(String(253))
+    dkim_selector2_target: Mapped[str | None] = mapped_column(String(253))
+    dkim_signing_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Indexed: the background DNS re-check scans by it.
     last_checked: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -68,7 +68,8 @@ def _service_record(domain: str, record: DnsRecord) -> DnsRecordOut | None:
 def publishable(domain: Domain) -> list[DnsRecordOut]:
     """Everything the customer should publish: the ownership TXT (Microsoft's alternative MX
     is left out: an MX pointing at an `.invalid` host only confuses), the Email service
-    records, and TenantCore's DMARC recommendation."""
+    records, the two DKIM CNAMEs once Exchange has made the domain's keys, and TenantCore's
+    DMARC recommendation."""
     name = domain.domain_name
     out = [
         _record(
@@ -88,6 +89,19 @@ def publishable(domain: Domain) -> list[DnsRecordOut]:
             converted = _service_record(name, record)
             if converted is not None:
                 out.append(converted)
+    targets = (domain.dkim_selector1_target, domain.dkim_selector2_target)
+    for selector, target in zip(("selector1", "selector2"), targets, strict=True):
+        if target:
+            out.append(
+                _record(
+                    name,
+                    f"{selector}._domainkey.{name}",
+                    "CNAME",
+                    target,
+                    purpose="dkim",
+                    required=True,
+                )
+            )
     out.append(
         _record(
             name, f"_dmarc.{name}", "TXT", DMARC_RECOMMENDATION, purpose="dmarc", required=False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.domains.models import Domain
@@ -35,11 +35,30 @@ async def list_for_tenant(session: AsyncSession, tenant_pk: str) -> list[Domain]
     return list(result.scalars())
 
 
-async def due_for_recheck(session: AsyncSession, checked_before: datetime, limit: int) -> list[str]:
-    """Ids of domains whose DNS health is older than `checked_before`, stalest first."""
+async def due_for_recheck(
+    session: AsyncSession,
+    checked_before: datetime,
+    limit: int,
+    *,
+    dkim_pending_checked_before: datetime | None = None,
+    dkim_pending_created_after: datetime | None = None,
+) -> list[str]:
+    """Ids of domains whose DNS health is older than `checked_before`, or, for a verified
+    domain created after `dkim_pending_created_after` whose DKIM signing is not on yet, older
+    than `dkim_pending_checked_before`; stalest first."""
+    due = [Domain.last_checked.is_(None), Domain.last_checked < checked_before]
+    if dkim_pending_checked_before is not None and dkim_pending_created_after is not None:
+        due.append(
+            and_(
+                Domain.is_verified.is_(True),
+                Domain.dkim_signing_enabled.is_(False),
+                Domain.created_at > dkim_pending_created_after,
+                Domain.last_checked < dkim_pending_checked_before,
+            )
+        )
     result = await session.execute(
         select(Domain.id)
-        .where(or_(Domain.last_checked.is_(None), Domain.last_checked < checked_before))
+        .where(or_(*due))
         .order_by(Domain.last_checked.nulls_first(), Domain.id)
         .limit(limit)
     )

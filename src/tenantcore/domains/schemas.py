@@ -33,12 +33,14 @@ class DnsRecordOut(BaseModel):
     ttl: int
     purpose: str = Field(
         description="`verification` (proves ownership; can be removed once verified), `mx`, "
-        "`spf`, `autodiscover`, `dmarc` (TenantCore's recommended starting policy), or "
+        "`spf`, `autodiscover`, `dkim` (where Exchange keeps the domain's DKIM keys; listed "
+        "once the domain is verified), `dmarc` (TenantCore's recommended starting policy), or "
         "`email` for any other record Microsoft lists for Email."
     )
     required: bool = Field(
-        description="Whether Microsoft 365 needs it; false for the verification record once "
-        "the domain is verified and for the DMARC recommendation."
+        description="Whether the domain needs it to send as it should: Microsoft 365's records "
+        "and the DKIM CNAMEs; false for the verification record once the domain is verified "
+        "and for the DMARC recommendation."
     )
 
 
@@ -55,7 +57,18 @@ class DomainOut(BaseModel):
     )
     dkim_status: str = Field(
         description="CNAMEs at selector1._domainkey and selector2._domainkey pointing at "
-        "Microsoft's DKIM keys. " + DNS_STATUS_HELP
+        "Microsoft's DKIM keys (exactly at the `dkim` records below once they are listed). "
+        + DNS_STATUS_HELP
+    )
+    dkim_signing_enabled: bool = Field(
+        default=False,
+        description="Exchange signs the domain's mail with the domain's own DKIM keys "
+        "(`d=` the domain, which DMARC alignment and bulk-sender rules ask for). TenantCore "
+        "creates the keys when the domain is verified and turns signing on at the first check "
+        "(`POST …/verify` again, or the background re-check) that finds both `dkim` records "
+        "published (Exchange's own DNS may lag yours by "
+        "minutes to hours); until then Microsoft signs with the tenant's onmicrosoft.com "
+        "domain.",
     )
     dmarc_status: str = Field(
         description="A `v=DMARC1` TXT with a policy (`p=`) at _dmarc.<domain>. " + DNS_STATUS_HELP

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +18,7 @@ from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.core.errors import AppError, microsoft_unavailable
-from tenantcore.domains import dns_health, records, repository
+from tenantcore.domains import dkim, dns_health, records, repository
 from tenantcore.domains.errors import (
     DomainAlreadyRegistered,
     DomainNotFound,
@@ -44,6 +45,8 @@ from tenantcore.tenants.service import require_tenant
 
 EMAIL = "Email"
 
+log = structlog.get_logger(__name__)
+
 
 def describe(tenant_guid: str, row: Domain) -> DomainOut:
     return DomainOut(
@@ -55,6 +58,7 @@ def describe(tenant_guid: str, row: Domain) -> DomainOut:
         email_enabled=row.email_enabled,
         spf_status=row.spf_status,
         dkim_status=row.dkim_status,
+        dkim_signing_enabled=row.dkim_signing_enabled,
         dmarc_status=row.dmarc_status,
         mx_status=row.mx_status,
         last_checked=row.last_checked,
@@ -138,6 +142,26 @@ async def _auto_publish(context: AppContext, row: Domain) -> None:
     await sandbox.publish_dns(row.domain_name, records.merged_zone(existing, wanted))
 
 
+async def _checked(
+    context: AppContext, tenant_guid: str, row: Domain, mx_hosts: set[str]
+) -> dict[str, Any]:
+    """A DNS check with its DKIM steps (domains/dkim.py): the keys made when due (and, in
+    sandbox mode, their records published), DNS health judged, signing turned on once the
+    records are there. The changes to save; `row` is updated in memory as it goes."""
+    changes = await dkim.prepare(context, tenant_guid, row)
+    if changes:
+        for name, value in changes.items():
+            setattr(row, name, value)
+        try:
+            await _auto_publish(context, row)
+        except MicrosoftError as exc:
+            log.info("sandbox dns not published", domain=row.domain_name, error=str(exc))
+    health = await dns_health.check(context, row.domain_name, mx_hosts, dkim.targets(row))
+    changes.update(_health(health))
+    changes.update(await dkim.enable_if_published(context, tenant_guid, row, health.dkim_status))
+    return changes
+
+
 async def _enable_email(graph: GraphClient, tenant_guid: str, remote: GraphDomain) -> GraphDomain:
     if EMAIL in remote.supported_services:
         return remote
@@ -204,7 +228,11 @@ async def add(
         await _auto_publish(context, row)
     except MicrosoftError as exc:
         raise microsoft_failure(exc) from exc
-    for field, value in _health(await dns_health.check(context, name, _mx_hosts(row))).items():
+    try:
+        checked = await _checked(context, tenant.tenant_id, row, _mx_hosts(row))
+    except MicrosoftError as exc:
+        raise microsoft_failure(exc) from exc
+    for field, value in checked.items():
         setattr(row, field, value)
     try:
         async with unit_of_work(context.sessionmaker) as write:
@@ -243,7 +271,9 @@ async def get(
     row = await _require_domain(session, tenant, raw)
     if refresh:
         await _release(session)
-        health = await dns_health.check(context, row.domain_name, _mx_hosts(row))
+        # Judging DNS only: a GET changes nothing in the tenant's Exchange (verify and the
+        # background re-check take the DKIM steps).
+        health = await dns_health.check(context, row.domain_name, _mx_hosts(row), dkim.targets(row))
         row = await _save(context, row.id, _health(health))
     return describe(tenant.tenant_id, row)
 
@@ -314,7 +344,12 @@ async def verify(
         service_records=records.stored(service),
     )
     mx_hosts = {s.mail_exchange for s in service if s.mail_exchange}
-    changes.update(_health(await dns_health.check(context, name, mx_hosts)))
+    for field, value in changes.items():
+        setattr(row, field, value)
+    try:
+        changes.update(await _checked(context, guid, row, mx_hosts))
+    except MicrosoftError as exc:
+        raise microsoft_failure(exc) from exc
     return describe(guid, await _save(context, row.id, changes))
 
 
@@ -322,11 +357,15 @@ async def recheck(context: AppContext, domain_pk: str) -> bool:
     """Re-check one domain's DNS health (the background pass); False if it is gone."""
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
         row = await session.get(Domain, domain_pk)
-    if row is None:
+        tenant = None if row is None else await session.get(Tenant, row.tenant_pk)
+    if row is None or tenant is None:
         return False
-    health = await dns_health.check(context, row.domain_name, _mx_hosts(row))
+    if tenant.status == TenantStatus.CONNECTED:
+        changes = await _checked(context, tenant.tenant_id, row, _mx_hosts(row))
+    else:  # nothing to ask Exchange for a tenant that is no longer connected
+        changes = _health(await dns_health.check(context, row.domain_name, _mx_hosts(row)))
     try:
-        await _save(context, domain_pk, _health(health))
+        await _save(context, domain_pk, changes)
     except DomainNotFound:
         return False
     return True

@@ -1,4 +1,5 @@
-"""The mailbox read endpoints: the list and one mailbox's usage (seed), and its usage history.
+"""The mailbox read endpoints: the list and one mailbox's usage (seed), one mailbox, and its
+usage history.
 
 They run on the read pool (core/reads.py): plain rows straight to JSON, no ORM objects. The
 fields and formats are those of `MailboxList`/`MailboxOut` and `UsageOut`, which document
@@ -70,17 +71,32 @@ def mailbox_list(
             connection, tenant_pk, domain_name
         ):
             raise DomainNotFound
-    mailboxes = []
-    for row in rows:
-        mailbox = dict(zip(_LIST_OUTPUT_FIELDS, row, strict=False))
-        if row[_LIST_DAY_AT] is not None and row[_LIST_DAY_AT] != today:
-            mailbox["sends_today"] = 0  # last counted on an earlier UTC day
-        mailbox["tenant_name"] = tenant_name
-        mailboxes.append(mailbox)
+    mailboxes = [_list_item(row, tenant_name, today) for row in rows]
     return orjson.dumps(
         {"tenant_id": tenant_guid, "mailboxes": mailboxes, "count": len(mailboxes)},
         option=JSON_OPTIONS,
     )
+
+
+def _list_item(row: Any, tenant_name: str | None, today: str) -> dict[str, Any]:
+    mailbox = dict(zip(_LIST_OUTPUT_FIELDS, row, strict=False))
+    if row[_LIST_DAY_AT] is not None and row[_LIST_DAY_AT] != today:
+        mailbox["sends_today"] = 0  # last counted on an earlier UTC day
+    mailbox["tenant_name"] = tenant_name
+    return mailbox
+
+
+def one_mailbox(
+    connection: Connection, principal: Principal, tenant_id: str, mailbox_id: str, today: str
+) -> bytes:
+    """The `MailboxOut` document of one mailbox, serialized: the list's item for it."""
+    rows = repository.list_rows_on(
+        connection, principal.account_id, path_guid(tenant_id), mailbox_id=mailbox_id
+    )
+    if not rows:
+        require_tenant_row(connection, principal, tenant_id)  # tenant_not_found first
+        raise MailboxNotFound
+    return orjson.dumps(_list_item(rows[0], rows[0][-1], today), option=JSON_OPTIONS)
 
 
 def _percent(sends: int, cap: int) -> float:

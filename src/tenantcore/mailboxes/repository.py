@@ -95,11 +95,14 @@ def list_rows_on(
     *,
     domain_name: str | None = None,
     status: str | None = None,
+    mailbox_id: str | None = None,
 ) -> Sequence[AnyRow]:
     """The account's tenant's mailboxes as plain rows (`LIST_FIELDS` + the tenant's name), by
-    domain then address, optionally only those of one domain and/or status. No rows: none
-    matching, or no such tenant."""
+    domain then address, optionally only those of one domain and/or status, or only one
+    mailbox. No rows: none matching, or no such tenant."""
     query = _LIST
+    if mailbox_id is not None:
+        query = query.where(Mailbox.id == mailbox_id)
     if domain_name is not None:
         query = query.where(Domain.domain_name == domain_name)
     if status is not None:

@@ -1,4 +1,5 @@
-"""`/v1/tenants/{tenant_id}/mailboxes` (seed): list, provision, update, usage."""
+"""`/v1/tenants/{tenant_id}/mailboxes` (seed): list, provision, update, usage; beyond the seed:
+get one, delete, usage history."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from tenantcore.mailboxes.errors import (
 )
 from tenantcore.mailboxes.schemas import (
     MailboxList,
+    MailboxOut,
     MailboxUpdate,
     ProvisionRequest,
     ProvisionResponse,
@@ -70,6 +72,26 @@ async def list_mailboxes(
     body = await reader.run(
         lambda connection, principal: reads.mailbox_list(
             connection, principal, tenant_id, today, domain=domain, status=status
+        )
+    )
+    return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/{mailbox_id}",
+    response_model=None,
+    responses={
+        200: {"model": MailboxOut},
+        **responses(*AUTH_ERRORS, TenantNotFound, MailboxNotFound),
+    },
+)
+async def get_mailbox(tenant_id: str, mailbox_id: str, reader: ReaderDep) -> Response:
+    """One mailbox, as the list shows it (beyond the seed): poll it after provisioning to see
+    it turn `ready` without listing the tenant's every mailbox."""
+    today = reader.context.now().date().isoformat()
+    body = await reader.run(
+        lambda connection, principal: reads.one_mailbox(
+            connection, principal, tenant_id, mailbox_id, today
         )
     )
     return Response(body, media_type="application/json")

@@ -233,6 +233,8 @@ class UsageHistory(BaseModel):
     to_day: str = Field(alias="to", description="The last day asked for (YYYY-MM-DD).")
     days: list[UsageDayOut] = Field(
         description="Oldest first. A day is missing when TenantCore has no count for it: "
-        "before the mailbox was ready, or a day on which no usage sync ran."
+        "before the mailbox was ready, or more than message trace's 90 days back. A day no "
+        "usage sync saw (an outage) shows `closed` with no sends until it is counted from "
+        "message trace (`settled`), a few sync intervals later."
     )
     count: int

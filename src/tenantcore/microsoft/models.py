@@ -108,6 +108,17 @@ class AcceptedDomain(_Exchange):
     default: bool = Field(default=False, alias="Default")
 
 
+class DkimSigningConfig(_Exchange):
+    """A custom domain's DKIM keys in Exchange; mail is signed with them once `enabled`."""
+
+    domain: str = Field(alias="Domain")
+    enabled: bool = Field(alias="Enabled")
+    # `Valid`, `CnameMissing` or `NoDKIMKeys`.
+    status: str | None = Field(default=None, alias="Status")
+    selector1_cname: str | None = Field(default=None, alias="Selector1CNAME")
+    selector2_cname: str | None = Field(default=None, alias="Selector2CNAME")
+
+
 class MessageTraceRow(_Exchange):
     received: datetime = Field(alias="Received")
     sender_address: str = Field(alias="SenderAddress")
@@ -147,3 +158,38 @@ class DnsRecord(_Graph):
     canonical_name: str | None = Field(default=None, alias="canonicalName")
     supported_service: str | None = Field(default=None, alias="supportedService")
     is_optional: bool = Field(default=False, alias="isOptional")
+
+
+class ConditionalAccessUsers(_Graph):
+    include_users: StrList = Field(default_factory=list, alias="includeUsers")
+    exclude_users: StrList = Field(default_factory=list, alias="excludeUsers")
+    include_groups: StrList = Field(default_factory=list, alias="includeGroups")
+    exclude_groups: StrList = Field(default_factory=list, alias="excludeGroups")
+    include_roles: StrList = Field(default_factory=list, alias="includeRoles")
+    exclude_roles: StrList = Field(default_factory=list, alias="excludeRoles")
+
+
+class ConditionalAccessApplications(_Graph):
+    include_applications: StrList = Field(default_factory=list, alias="includeApplications")
+    exclude_applications: StrList = Field(default_factory=list, alias="excludeApplications")
+
+
+class ConditionalAccessConditions(_Graph):
+    client_app_types: StrList = Field(default_factory=list, alias="clientAppTypes")
+    applications: ConditionalAccessApplications | None = None
+    users: ConditionalAccessUsers | None = None
+
+
+class ConditionalAccessGrant(_Graph):
+    built_in_controls: StrList = Field(default_factory=list, alias="builtInControls")
+
+
+class ConditionalAccessPolicy(_Graph):
+    """The parts of a Conditional Access policy that decide a legacy-authentication sign-in."""
+
+    id: str
+    display_name: str = Field(alias="displayName")
+    # `enabled`, `disabled` or `enabledForReportingButNotEnforced`.
+    state: str
+    conditions: ConditionalAccessConditions
+    grant_controls: ConditionalAccessGrant | None = Field(default=None, alias="grantControls")

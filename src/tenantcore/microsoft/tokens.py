@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -30,6 +31,10 @@ _EXPIRY_MARGIN_SECONDS = 300
 
 
 class TokenProvider(Protocol):
+    # Seconds since the epoch on the clock the token issuer judges expiry by: real time live,
+    # the sandbox's clock in sandbox mode (set by the assembly once the product clock exists).
+    clock: Callable[[], float]
+
     async def token(self, tenant_id: str, resource: Resource) -> str: ...
 
     def invalidate(self, tenant_id: str, resource: Resource) -> None: ...
@@ -48,21 +53,22 @@ class _CachingProvider:
         self._cache: dict[tuple[str, Resource], _CachedToken] = {}
         self._locks: dict[tuple[str, Resource], asyncio.Lock] = {}
         self.fetches = 0
+        self.clock: Callable[[], float] = time.time
 
     async def token(self, tenant_id: str, resource: Resource) -> str:
         key = (tenant_id.lower(), resource)
         cached = self._cache.get(key)
-        if cached is not None and cached.refresh_at > time.monotonic():
+        if cached is not None and cached.refresh_at > self.clock():
             return cached.value
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             cached = self._cache.get(key)
-            if cached is not None and cached.refresh_at > time.monotonic():
+            if cached is not None and cached.refresh_at > self.clock():
                 return cached.value
             value, expires_in = await self._fetch(key[0], resource)
             self.fetches += 1
             lifetime = max(expires_in - _EXPIRY_MARGIN_SECONDS, expires_in / 2)
-            self._cache[key] = _CachedToken(value, time.monotonic() + lifetime)
+            self._cache[key] = _CachedToken(value, self.clock() + lifetime)
             return value
 
     def invalidate(self, tenant_id: str, resource: Resource) -> None:

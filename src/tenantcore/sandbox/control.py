@@ -10,13 +10,19 @@ import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from tenantcore.sandbox.conditional_access import graph_shape
+from tenantcore.sandbox.control_models import (
+    DOMAIN_RE,
+    ClockAdvance,
+    DnsZone,
+    TenantCreate,
+    TenantUpdate,
+)
 from tenantcore.sandbox.directory import (
-    DEFAULT_EXCHANGE_ROLES,
-    DEFAULT_GRAPH_ROLES,
     create_tenant,
     dns_records,
     grant_consent,
@@ -24,63 +30,13 @@ from tenantcore.sandbox.directory import (
 )
 from tenantcore.sandbox.passwords import hash_password, verify_password
 from tenantcore.sandbox.runtime import FaultPlan, SandboxConfig
+from tenantcore.sandbox.store import dumps, loads
 from tenantcore.sandbox.timeutil import iso
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
     from tenantcore.sandbox.context import Sandbox
-
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-
-
-class TenantCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    tenant_id: uuid.UUID | None = None
-    display_name: str = Field(default="Sandbox tenant", min_length=1, max_length=256)
-    initial_domain: str | None = None
-    dehydrated: bool = True
-    smtp_auth_disabled: bool = True
-    # Entra security defaults, which refuse SMTP AUTH with a password (off, as in tenants that
-    # send this way; a new real tenant has them on).
-    security_defaults_enabled: bool = False
-    client_id: str = Field(min_length=1, max_length=200)
-    client_secret: str = Field(min_length=1, max_length=500)
-    graph_roles: list[str] = Field(default_factory=lambda: list(DEFAULT_GRAPH_ROLES))
-    exchange_roles: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCHANGE_ROLES))
-
-    @field_validator("initial_domain")
-    @classmethod
-    def _onmicrosoft(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip().lower()
-        if not value.endswith(".onmicrosoft.com") or not _DOMAIN_RE.match(value):
-            raise ValueError("initial_domain must be a valid <name>.onmicrosoft.com domain")
-        return value
-
-
-class DnsRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: str = Field(pattern=r"^(?i:TXT|MX|CNAME|A|AAAA|SRV)$")
-    name: str = Field(default="@", min_length=1, max_length=253)
-    value: str = Field(min_length=1, max_length=4096)
-    preference: int | None = Field(default=None, ge=0, le=65535)
-    ttl: int = Field(default=3600, ge=1)
-
-
-class DnsZone(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    records: list[DnsRecord]
-
-
-class ClockAdvance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    advance_seconds: float = Field(ge=0, le=10 * 365 * 86400)
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -138,6 +94,8 @@ def tenant_view(sb: Sandbox, tenant_id: str) -> dict[str, Any] | None:
         "dehydrated": is_dehydrated(sb, tenant),
         "smtp_auth_disabled": bool(tenant["smtp_auth_disabled"]),
         "security_defaults_enabled": bool(tenant["security_defaults_enabled"]),
+        "banned_passwords": loads(tenant["banned_passwords"]),
+        "conditional_access_policies": loads(tenant["conditional_access_policies"]),
         "created_at": tenant["created_at"],
         "consented_apps": apps,
         "user_count": counts["users"],
@@ -176,6 +134,7 @@ def routes(sb: Sandbox) -> list[Route]:
                 smtp_auth_disabled=body.smtp_auth_disabled,
                 security_defaults_enabled=body.security_defaults_enabled,
             )
+            _update_tenant(sb, tenant_id, TenantUpdate(banned_passwords=body.banned_passwords))
         if app is None:
             with sb.store.transaction():
                 sb.store.execute(
@@ -202,6 +161,16 @@ def routes(sb: Sandbox) -> list[Route]:
             return _error(404, "tenant_not_found", "no such sandbox tenant")
         return JSONResponse(view)
 
+    async def patch_tenant(request: Request) -> Response:
+        tenant_id = request.path_params["tenant_id"].lower()
+        try:
+            body = TenantUpdate.model_validate(await _json_body(request))
+        except ValidationError as exc:
+            return _validation_error(exc)
+        if not _update_tenant(sb, tenant_id, body):
+            return _error(404, "tenant_not_found", "no such sandbox tenant")
+        return JSONResponse(tenant_view(sb, tenant_id))
+
     async def delete_tenant(request: Request) -> Response:
         with sb.store.transaction():
             changed = sb.store.execute(
@@ -213,7 +182,7 @@ def routes(sb: Sandbox) -> list[Route]:
 
     async def put_dns(request: Request) -> Response:
         domain = request.path_params["domain"].strip().lower().rstrip(".")
-        if not _DOMAIN_RE.match(domain):
+        if not DOMAIN_RE.match(domain):
             return _error(400, "invalid_domain", f"{domain!r} is not a domain name")
         try:
             zone = DnsZone.model_validate(await _json_body(request))
@@ -306,6 +275,7 @@ def routes(sb: Sandbox) -> list[Route]:
         Route("/_sandbox/tenants", create, methods=["POST"]),
         Route("/_sandbox/tenants", list_tenants, methods=["GET"]),
         Route("/_sandbox/tenants/{tenant_id}", get_tenant, methods=["GET"]),
+        Route("/_sandbox/tenants/{tenant_id}", patch_tenant, methods=["PATCH"]),
         Route("/_sandbox/tenants/{tenant_id}", delete_tenant, methods=["DELETE"]),
         Route("/_sandbox/dns/{domain}", put_dns, methods=["PUT"]),
         Route("/_sandbox/dns/{domain}", get_dns, methods=["GET"]),
@@ -321,6 +291,29 @@ def routes(sb: Sandbox) -> list[Route]:
         Route("/_sandbox/clock", advance_clock, methods=["POST"]),
         Route("/_sandbox/tls/ca.pem", ca_certificate, methods=["GET"]),
     ]
+
+
+def _update_tenant(sb: Sandbox, tenant_id: str, update: TenantUpdate) -> bool:
+    """Apply what `update` sets; False when there is no such tenant."""
+    columns: dict[str, object] = {}
+    if update.banned_passwords is not None:
+        columns["banned_passwords"] = dumps(sorted({t.lower() for t in update.banned_passwords}))
+    if update.security_defaults_enabled is not None:
+        columns["security_defaults_enabled"] = int(update.security_defaults_enabled)
+    if update.conditional_access_policies is not None:
+        created = iso(sb.now())
+        columns["conditional_access_policies"] = dumps(
+            [
+                graph_shape(policy.model_dump(mode="json", exclude_none=True), created)
+                for policy in update.conditional_access_policies
+            ]
+        )
+    with sb.store.transaction():
+        if sb.store.one("SELECT 1 FROM tenant WHERE id = ?", (tenant_id,)) is None:
+            return False
+        for column, value in columns.items():
+            sb.store.execute(f"UPDATE tenant SET {column} = ? WHERE id = ?", (value, tenant_id))  # noqa: S608 - fixed names
+    return True
 
 
 def _zone_view(sb: Sandbox, domain: str) -> dict[str, Any]:

@@ -11,6 +11,14 @@ from __future__ import annotations
 
 SCHEMA_VERSION = 1
 
+# Columns added to a table after sandbox files were first written: (table, column, definition).
+# New files get them from CREATE TABLE below; the store adds them to older files at start, so a
+# data directory survives an upgrade.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("tenant", "banned_passwords", "TEXT NOT NULL DEFAULT '[]'"),
+    ("tenant", "conditional_access_policies", "TEXT NOT NULL DEFAULT '[]'"),
+)
+
 STATEMENTS: tuple[str, ...] = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     # An Entra application (multi-tenant); consented into tenants through `consent`.
@@ -30,7 +38,11 @@ STATEMENTS: tuple[str, ...] = (
         -- for organizations created after January 2020)
         smtp_auth_disabled INTEGER NOT NULL DEFAULT 1,
         security_defaults_enabled INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL
+        created_at TEXT NOT NULL,
+        -- Password Protection's custom banned password list: a JSON list of terms
+        banned_passwords TEXT NOT NULL DEFAULT '[]',
+        -- Conditional Access policies, a JSON list in Graph's shape (conditional_access.py)
+        conditional_access_policies TEXT NOT NULL DEFAULT '[]'
     )""",
     # roles_graph / roles_exchange: JSON lists of application roles put into tokens.
     """CREATE TABLE IF NOT EXISTS consent (
@@ -63,6 +75,18 @@ STATEMENTS: tuple[str, ...] = (
         ttl INTEGER NOT NULL DEFAULT 3600
     )""",
     "CREATE INDEX IF NOT EXISTS ix_dns_record_domain ON dns_record(domain)",
+    # DKIM signing configurations of custom domains (New-DkimSigningConfig); the CNAME targets
+    # are derived from the domain, the initial domain and `partition`.
+    """CREATE TABLE IF NOT EXISTS dkim_signing_config (
+        tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+        domain TEXT NOT NULL COLLATE NOCASE,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        partition TEXT NOT NULL,
+        key_size INTEGER NOT NULL DEFAULT 2048,
+        created_at TEXT NOT NULL,
+        changed_at TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, domain)
+    )""",
     # Entra users (the Graph view). password_hash: `passwords.hash_password` output, never
     # the password.
     """CREATE TABLE IF NOT EXISTS directory_user (

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from tenantcore.sandbox.conditional_access import refusing_policy
 from tenantcore.sandbox.directory import mailbox_is_ready
 from tenantcore.sandbox.passwords import verify_password
 
@@ -23,6 +24,10 @@ REPLY_MAILBOX_SMTP_AUTH_DISABLED = (
 )
 REPLY_TENANT_SMTP_AUTH_DISABLED = (
     "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant."
+)
+REPLY_CONDITIONAL_ACCESS = (
+    "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be"
+    " authenticated successfully. Contact your administrator."
 )
 REPLY_SECURITY_DEFAULTS = (
     "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security"
@@ -68,16 +73,19 @@ def find_user_by_upn(sb: Sandbox, upn: str) -> Row | None:
     )
 
 
-def smtp_auth_block(tenant: Row, mailbox: Row) -> str | None:
+def smtp_auth_block(sb: Sandbox, tenant: Row, mailbox: Row, user: Row) -> str | None:
     """The 5.7.139 reply when policy forbids SMTP AUTH for this mailbox, else None.
 
-    Security defaults block legacy authentication in Entra before Exchange is asked. The
+    Security defaults and Conditional Access policies that block legacy authentication
+    refuse it in Entra before Exchange is asked. The
     mailbox switch wins over the organization's when it is set (`$false` re-enables SMTP AUTH
     for one mailbox in an organization that disabled it, Microsoft's recommended pattern);
     NULL inherits the organization's setting.
     """
     if tenant["security_defaults_enabled"]:
         return REPLY_SECURITY_DEFAULTS
+    if refusing_policy(sb, str(tenant["id"]), str(user["id"])) is not None:
+        return REPLY_CONDITIONAL_ACCESS
     mailbox_setting = mailbox["smtp_auth_disabled"]
     if mailbox_setting is not None:
         return REPLY_MAILBOX_SMTP_AUTH_DISABLED if mailbox_setting else None
@@ -108,7 +116,7 @@ def authenticate(sb: Sandbox, username: str, password: str) -> AuthDecision:
     tenant = sb.store.one("SELECT * FROM tenant WHERE id = ?", (user["tenant_id"],))
     if tenant is None:
         return _failure(REPLY_AUTH_UNSUCCESSFUL)
-    blocked = smtp_auth_block(tenant, mailbox)
+    blocked = smtp_auth_block(sb, tenant, mailbox, user)
     if blocked is not None:
         return _failure(blocked)
     return AuthDecision(

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tenantcore.sandbox.schema import SCHEMA_VERSION, STATEMENTS
+from tenantcore.sandbox.schema import ADDED_COLUMNS, SCHEMA_VERSION, STATEMENTS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -42,6 +42,10 @@ class SandboxStore:
         with self.transaction():
             for statement in STATEMENTS:
                 self.conn.execute(statement)
+            for table, column, definition in ADDED_COLUMNS:
+                present = {row["name"] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+                if column not in present:
+                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
             self.conn.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),

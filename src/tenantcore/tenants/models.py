@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tenantcore.core.base import Base, check_in, new_id, utcnow
+from tenantcore.core.base import Base, JSONList, check_in, new_id, utcnow
 
 
 class TenantStatus(StrEnum):
@@ -72,6 +72,9 @@ class Tenant(Base):
     smtp_auth_enabled: Mapped[bool | None]
     # Entra security defaults as Graph last showed them (NULL: not read, or not readable).
     security_defaults_enabled: Mapped[bool | None]
+    # Names of the Conditional Access policies that refuse SMTP AUTH with a password for some
+    # or all users (tenants/conditional_access.py; NULL: not read, or not readable).
+    legacy_auth_blocked_by: Mapped[list[str] | None] = mapped_column(JSONList)
     smtp_auth_checked_at: Mapped[datetime | None]
     smtp_auth_next_check_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

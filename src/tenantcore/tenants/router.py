@@ -45,7 +45,9 @@ async def connect_tenant(
     response: Response,
 ) -> TenantOut:
     """Connect a Microsoft 365 tenant. Sandbox mode: consent is immediate. Live mode: the
-    response's `admin_consent_url` is where a Global Administrator grants access."""
+    response's `admin_consent_url` is where a Global Administrator grants access. Connecting
+    a tenant already on the account answers 200 with it; if its Exchange bootstrap `failed`,
+    that starts the bootstrap again (fix the cause first, e.g. the app's Exchange role)."""
     tenant, created = await service.connect(context, session, principal, body.tenant_id)
     if not created:
         response.status_code = 200

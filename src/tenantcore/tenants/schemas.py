@@ -39,6 +39,15 @@ class TenantOut(BaseModel):
         "refuse every SMTP AUTH login with a password. Null before the first reading, or when "
         "the app lacks the Policy.Read.All permission."
     )
+    legacy_auth_blocked_by: list[str] | None = Field(
+        default=None,
+        description="Names of the tenant's enabled Conditional Access policies that block "
+        "legacy authentication to Exchange Online, which refuses SMTP AUTH with a password "
+        "(`535 5.7.139`) for the users they cover (e.g. Microsoft's \"Block legacy "
+        'authentication"); each mailbox they certainly cover shows `smtp_auth_enabled: '
+        "false`. Empty when none; null before the first reading, or when the app lacks "
+        "Policy.Read.All.",
+    )
     smtp_auth_checked_at: datetime | None = Field(
         description="When the SMTP AUTH switches were last read."
     )

@@ -84,10 +84,15 @@ def admin_consent_url(context: AppContext, tenant: Tenant) -> str:
 
 
 def _mark_consented(context: AppContext, tenant: Tenant) -> None:
-    now = context.now()
     tenant.status = TenantStatus.CONNECTED
     tenant.consent_state = None
-    tenant.consented_at = now
+    tenant.consented_at = context.now()
+    _restart_bootstrap(context, tenant)
+
+
+def _restart_bootstrap(context: AppContext, tenant: Tenant) -> None:
+    """The Exchange bootstrap from its first step, with a fresh `bootstrap_timeout_seconds`."""
+    now = context.now()
     tenant.bootstrap_started_at = now
     tenant.exchange_bootstrap_status = BootstrapStatus.PENDING
     tenant.bootstrap_error = None
@@ -97,12 +102,20 @@ def _mark_consented(context: AppContext, tenant: Tenant) -> None:
 async def connect(
     context: AppContext, session: AsyncSession, principal: Principal, tenant_id: str
 ) -> tuple[Tenant, bool]:
-    """Connect a tenant to the caller's account; (tenant, created). Safe to repeat."""
+    """Connect a tenant to the caller's account; (tenant, created). Safe to repeat; repeating
+    it for a tenant whose Exchange bootstrap failed starts the bootstrap again (once the cause,
+    say a missing role, is fixed), keeping the tenant's domains and mailboxes."""
     guid = normalise_guid(tenant_id)
     existing = await repository.by_guid(session, guid)
     if existing is not None:
         if existing.account_id != principal.account_id:
             raise TenantAlreadyConnected
+        if (
+            existing.status == TenantStatus.CONNECTED
+            and existing.exchange_bootstrap_status == BootstrapStatus.FAILED
+        ):
+            _restart_bootstrap(context, existing)
+            context.jobs.nudge_tenant_after_commit(session, existing.id)
         return existing, False
     tenant = Tenant(account_id=principal.account_id, tenant_id=guid, created_at=context.now())
     if context.sandbox is not None:
@@ -212,6 +225,7 @@ async def describe(
             created_at=t.created_at,
             smtp_auth_enabled=t.smtp_auth_enabled,
             security_defaults_enabled=t.security_defaults_enabled,
+            legacy_auth_blocked_by=t.legacy_auth_blocked_by,
             smtp_auth_checked_at=t.smtp_auth_checked_at,
             admin_consent_url=(
                 admin_consent_url(context, t) if t.status == TenantStatus.PENDING_CONSENT else None

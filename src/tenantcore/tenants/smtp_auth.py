@@ -5,18 +5,21 @@ TenantCore turns SMTP AUTH on for the tenant at bootstrap and for each mailbox (
 so the mailbox's own switch wins over the tenant's) before calling it ready. Either can be
 turned off later in Exchange: by an admin, or by Microsoft, which turns Basic authentication
 for SMTP AUTH off by default for existing tenants after December 2026 (wire reference 7.2).
-Entra security defaults refuse Basic authentication outright, before Exchange is asked.
-Sending tools then fail to log in with `535 5.7.139`, and nothing in TenantCore would say why.
-So every `smtp_auth_check_seconds` per tenant, one `Get-TransportConfig`, one (paged)
-`Get-CASMailbox` list and one Graph read of the security-defaults policy: cost per tenant, not
-per mailbox. The tenant gets `smtp_auth_enabled` (its switch) and `security_defaults_enabled`
-(None when the app lacks Policy.Read.All); each mailbox `smtp_auth_enabled`: no security
-defaults, and its own switch on (or, unset, the tenant's). TenantCore reports a login turned
-off, logs it and sends the `mailbox.smtp_auth_disabled` webhook with the reason; it does not
-turn anything back on by itself, because an admin may have meant it.
+Entra security defaults, and Conditional Access policies that block legacy authentication,
+refuse Basic authentication outright, before Exchange is asked. Sending tools then fail to log
+in with `535 5.7.139`, and nothing in TenantCore would say why. So every
+`smtp_auth_check_seconds` per tenant, one `Get-TransportConfig`, one (paged) `Get-CASMailbox`
+list and two Graph reads, the security-defaults policy and the Conditional Access policies:
+cost per tenant, not per mailbox. The tenant gets `smtp_auth_enabled` (its switch),
+`security_defaults_enabled` and `legacy_auth_blocked_by` (both None when the app lacks
+Policy.Read.All); each mailbox `smtp_auth_enabled`: no security defaults, no policy certainly
+refusing its account (tenants/conditional_access.py), and its own switch on (or, unset, the
+tenant's). TenantCore reports a login turned off, logs it and sends the
+`mailbox.smtp_auth_disabled` webhook with the reason; it does not turn anything back on by
+itself, because an admin may have meant it.
 
-Limits: Conditional Access policies can also refuse the login, and TenantCore does not read
-them; `true` means nothing TenantCore can see refuses it.
+Limits: a policy that covers users through groups or roles is listed on the tenant but not
+resolved per mailbox; `true` means nothing TenantCore can resolve refuses the login.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus
 from tenantcore.microsoft.errors import AuthenticationFailed, Forbidden, MicrosoftError
-from tenantcore.microsoft.models import CasMailbox
+from tenantcore.microsoft.models import CasMailbox, ConditionalAccessPolicy
+from tenantcore.tenants.conditional_access import refuses, refusing_names
 from tenantcore.tenants.models import Tenant
 from tenantcore.webhooks import events as webhook_events
 from tenantcore.webhooks.service import Outbox
@@ -52,13 +56,19 @@ def mailbox_switches(cas_mailboxes: list[CasMailbox]) -> dict[str, bool | None]:
 
 
 def login_block(
-    security_defaults: bool | None, tenant_enabled: bool, own: bool | None
+    security_defaults: bool | None,
+    conditional_access: bool,
+    tenant_enabled: bool,
+    own: bool | None,
 ) -> str | None:
     """Why SMTP AUTH refuses the mailbox's logins, or None when nothing TenantCore can see
-    does: security defaults first (Entra refuses before Exchange is asked), then the mailbox's
-    own switch when set (`own`: True = disabled), else the tenant's."""
+    does: security defaults, then a Conditional Access policy (Entra refuses both before
+    Exchange is asked), then the mailbox's own switch when set (`own`: True = disabled), else
+    the tenant's."""
     if security_defaults:
         return "security_defaults"
+    if conditional_access:
+        return "conditional_access"
     if own is not None:
         return "mailbox_switch" if own else None
     return None if tenant_enabled else "tenant_switch"
@@ -74,6 +84,17 @@ async def _security_defaults(context: AppContext, tenant: Tenant) -> bool | None
         return None
 
 
+async def _conditional_access(
+    context: AppContext, tenant: Tenant
+) -> list[ConditionalAccessPolicy] | None:
+    """The tenant's Conditional Access policies; None when TenantCore may not read them."""
+    try:
+        return await context.connector.graph.conditional_access_policies(tenant.tenant_id)
+    except (Forbidden, AuthenticationFailed) as exc:
+        log.info("conditional access not readable", tenant_id=tenant.tenant_id, error=str(exc))
+        return None
+
+
 async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
     """Read the tenant's SMTP AUTH switches and security defaults and record what they allow."""
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
@@ -85,6 +106,7 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
         transport = await exchange.get_transport_config(tenant.tenant_id)
         switches = mailbox_switches(await exchange.list_cas_mailboxes(tenant.tenant_id))
         security_defaults = await _security_defaults(context, tenant)
+        policies = await _conditional_access(context, tenant)
     except MicrosoftError as exc:
         log.warning("reading SMTP AUTH failed", tenant_id=tenant.tenant_id, error=str(exc))
         await _next_check(context, tenant_pk, context.now() + RETRY_AFTER_FAILURE)
@@ -101,6 +123,14 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
             log.warning("security defaults on: SMTP AUTH logins refused", tenant_id=row.tenant_id)
         row.smtp_auth_enabled = tenant_enabled
         row.security_defaults_enabled = security_defaults
+        blocked_by = None if policies is None else refusing_names(policies)
+        if blocked_by and blocked_by != row.legacy_auth_blocked_by:
+            log.warning(
+                "conditional access blocks legacy authentication: SMTP AUTH logins refused",
+                tenant_id=row.tenant_id,
+                policies=blocked_by,
+            )
+        row.legacy_auth_blocked_by = blocked_by
         row.smtp_auth_checked_at = now
         row.smtp_auth_next_check_at = now + timedelta(
             seconds=context.settings.smtp_auth_check_seconds
@@ -115,7 +145,10 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
             address = mailbox.primary_smtp.lower()
             if address not in switches:
                 continue  # not in the list (removed in Exchange, or replicating): unknown
-            block = login_block(security_defaults, tenant_enabled, switches[address])
+            refused = any(
+                refuses(policy, mailbox.external_directory_object_id) for policy in policies or []
+            )
+            block = login_block(security_defaults, refused, tenant_enabled, switches[address])
             if mailbox.smtp_auth_enabled and block is not None:
                 log.warning(
                     "SMTP AUTH turned off for a mailbox",

@@ -102,6 +102,21 @@ async def kept_day(
     return [(kept, address) for kept, address in result]
 
 
+async def next_unsettled_day(session: AsyncSession, tenant_pk: str, after: str) -> str | None:
+    """The tenant's first kept day after `after` not yet counted again from message trace."""
+    result = await session.execute(
+        select(func.min(MailboxUsageDay.day))
+        .join(Mailbox, Mailbox.id == MailboxUsageDay.mailbox_pk)
+        .where(
+            Mailbox.tenant_pk == tenant_pk,
+            MailboxUsageDay.day > after,
+            MailboxUsageDay.settled_at.is_(None),
+        )
+    )
+    day: str | None = result.scalar_one()
+    return day
+
+
 # A tenant's usage summary (usage/reads.py): its sync time, its domains with their mailboxes'
 # numbers, and its policies' limits by scope.
 _SUMMARY_TENANT = select(as_stored(Tenant.last_sync_at)).where(Tenant.id == bindparam("tenant_pk"))

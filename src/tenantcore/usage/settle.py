@@ -10,6 +10,11 @@ events now, recorded now (`created_at`) with the times they happened (`occurred_
 cap was reached, and 00:00 UTC when the block lifted), so a poller reading events newest first
 sees them as new instead of finding them back-dated behind events it has already read.
 
+Days no sync saw at all (the workers were down over midnight and longer) are kept as unsettled
+rows with no sends when the next sync closes the day before them (`usage/sync.py`), and settled
+in turn, oldest first, one per sync: their sends, caps reached and blocks come from the trace
+like any other finished day's, so an outage leaves no hole in the history.
+
 It costs one trace query per tenant per day (more if Microsoft pages it), inside the same
 budget as the sync's own queries; a settlement the budget or Microsoft refuses waits for the
 next sync. A day older than Microsoft's 90 days of trace is settled as it was kept.
@@ -152,7 +157,10 @@ async def record_settlement(
     """Correct the kept day from the settlement and record the caps reached after its last
     sync; the day is then settled."""
     if tenant.usage_unsettled_day == settlement.day:
-        tenant.usage_unsettled_day = None
+        # Days left unsettled after this one (no sync saw them) are settled next, one a sync.
+        tenant.usage_unsettled_day = await repository.next_unsettled_day(
+            session, tenant.id, settlement.day
+        )
     if not settlement.counted:
         return
     _, midnight = day_bounds(settlement.day)

@@ -44,6 +44,7 @@ from tenantcore.usage.repository import SyncedMailbox
 from tenantcore.usage.settle import (
     RELEASED_MESSAGE,
     SENT_STATUSES,
+    TRACE_HISTORY,
     Settlement,
     day_bounds,
     enforcement_event,
@@ -67,7 +68,7 @@ class _Plan:
     # address → (sends that day, the midnight Exchange lifted the block)
     release: dict[str, tuple[int, datetime]] = field(default_factory=dict)
     rollover: set[str] = field(default_factory=set)
-    closed_day: str | None = None  # the latest finished day the rollover closes
+    closed_day: str | None = None  # the oldest finished day the rollover closes
     caps: dict[str, int | None] = field(default_factory=dict)
 
 
@@ -121,7 +122,7 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         blocked_at = mailbox.blocked_at
         if mailbox.usage_day is not None and mailbox.usage_day != today:
             plan.rollover.add(address)
-            plan.closed_day = max(plan.closed_day or "", mailbox.usage_day)
+            plan.closed_day = min(plan.closed_day or mailbox.usage_day, mailbox.usage_day)
             if blocked_at is not None:
                 plan.release[address] = (mailbox.sends_today, day_bounds(mailbox.usage_day)[1])
                 blocked_at = None
@@ -242,13 +243,10 @@ async def _record(
         if settlement is not None:
             await record_settlement(session, outbox, tenant, settlement, now)
         if plan.closed_day is not None:
-            if tenant.usage_unsettled_day not in (None, plan.closed_day):
-                log.warning(
-                    "finished day closed before the previous one was settled; kept as synced",
-                    tenant_id=tenant.tenant_id,
-                    day=tenant.usage_unsettled_day,
-                )
-            tenant.usage_unsettled_day = plan.closed_day
+            # The oldest unsettled day; the later ones follow it (usage/settle.py).
+            pending = tenant.usage_unsettled_day
+            if pending is None or plan.closed_day < pending:
+                tenant.usage_unsettled_day = plan.closed_day
         # Read again inside this transaction: what another sync or a restart left is what
         # the events and the blocks are decided against.
         updates: list[dict[str, object]] = []
@@ -258,7 +256,7 @@ async def _record(
                 continue  # became ready after the trace query: next cycle
             blocked_at = mailbox.blocked_at
             if address in plan.rollover:
-                _close_day(session, mailbox, plan.caps.get(address))
+                _close_day(session, mailbox, plan.caps.get(address), now)
             if address in plan.release:
                 sent_that_day, lifted_at = plan.release[address]
                 await record_events(
@@ -308,8 +306,11 @@ async def _record(
         await repository.record_usage(session, updates)
 
 
-def _close_day(session: AsyncSession, mailbox: SyncedMailbox, cap: int | None) -> None:
-    """Keep the finished day's numbers before the counter resets."""
+def _close_day(
+    session: AsyncSession, mailbox: SyncedMailbox, cap: int | None, now: datetime
+) -> None:
+    """Keep the finished day's numbers before the counter resets, and a row for each later
+    day that no sync saw (the workers were down), to be counted when it is settled."""
     assert mailbox.usage_day is not None
     session.add(
         MailboxUsageDay(
@@ -320,6 +321,17 @@ def _close_day(session: AsyncSession, mailbox: SyncedMailbox, cap: int | None) -
             limit_value=cap,
         )
     )
+    for day in missed_days(mailbox.usage_day, now):
+        session.add(MailboxUsageDay(mailbox_pk=mailbox.id, day=day, sends=0, limit_value=cap))
+
+
+def missed_days(last_synced_day: str, now: datetime) -> list[str]:
+    """The days after `last_synced_day` and before today that message trace still covers."""
+    first = datetime.fromisoformat(last_synced_day).date() + timedelta(days=1)
+    first = max(first, (now - TRACE_HISTORY).date() + timedelta(days=1))
+    return [
+        (first + timedelta(days=offset)).isoformat() for offset in range((now.date() - first).days)
+    ]
 
 
 def _blocked_message(sent: int, cap: int) -> str:

@@ -9,7 +9,8 @@ Each delivery is POSTed with the event as its JSON body and these headers:
 
 A 2xx answer delivers it. Anything else (another status, a timeout, a refused connection) is
 retried after 30 s, doubling up to 6 h, until `webhook_max_attempts`; then it is `failed` and
-can be sent again by hand (`POST …/deliveries/{id}/redeliver`). Redirects are not followed. The
+can be sent again by hand (`POST …/deliveries/{id}/redeliver`). Redirects are not followed, and
+outside sandbox mode only public addresses are connected to (`egress.py`). The
 dispatcher holds a lock of its own (`core/locks.py`), so on several workers one of them sends.
 """
 
@@ -29,7 +30,9 @@ from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.mailboxes.vault import PasswordUnavailable, vault_for
 from tenantcore.webhooks import repository
+from tenantcore.webhooks.egress import PublicOnlyTransport
 from tenantcore.webhooks.models import DeliveryStatus
+from tenantcore.webhooks.service import private_urls_allowed
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +79,15 @@ async def deliver_due(context: AppContext) -> int:
         if not held:
             return 0  # another worker is sending
         attempted = 0
+        # Outside sandbox mode the connection itself refuses non-public addresses, whatever
+        # the URL's host name resolves to when the delivery is sent (webhooks/egress.py).
+        transport = (
+            None
+            if private_urls_allowed(context)
+            else PublicOnlyTransport(PARALLEL, context.settings.webhook_allow_networks)
+        )
         async with httpx2.AsyncClient(
+            transport=transport,
             timeout=context.settings.webhook_timeout_seconds,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT},

@@ -80,7 +80,7 @@ async def smtp_auth_disabled(
     outbox: Outbox, mailbox: Mailbox, tenant_guid: str, now: datetime, *, reason: str
 ) -> None:
     """A ready mailbox's SMTP AUTH logins were found refused (tenants/smtp_auth.py), and why:
-    `security_defaults`, `mailbox_switch` or `tenant_switch`."""
+    `security_defaults`, `conditional_access`, `mailbox_switch` or `tenant_switch`."""
     await outbox.add(
         EventType.MAILBOX_SMTP_AUTH_DISABLED,
         _mailbox_data(mailbox, tenant_guid) | {"checked_at": now, "reason": reason},

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from tenantcore.core.context import AppContext
 from tenantcore.core.reads import JSON_OPTIONS
 from tenantcore.mailboxes.vault import vault_for
 from tenantcore.webhooks import repository
+from tenantcore.webhooks.egress import Network, reachable
 from tenantcore.webhooks.errors import (
     DeliveryNotFound,
     InvalidWebhookEvents,
@@ -54,7 +56,7 @@ def private_urls_allowed(context: AppContext) -> bool:
     return context.sandbox_mode if allowed is None else allowed
 
 
-def _validated_url(value: Any, allow_private: bool) -> str:
+def _validated_url(value: Any, allow_private: bool, allowed_networks: Sequence[Network]) -> str:
     if (
         not isinstance(value, str)
         or not value
@@ -71,22 +73,24 @@ def _validated_url(value: Any, allow_private: bool) -> str:
     schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in schemes or not host or parts.username or parts.password:
         raise InvalidWebhookUrl
-    if not allow_private and _is_private(host):
+    if not allow_private and not _reachable_host(host, allowed_networks):
         raise InvalidWebhookUrl
     return value
 
 
-def _is_private(host: str) -> bool:
+def _reachable_host(host: str, allowed_networks: Sequence[Network]) -> bool:
+    """False for a host that is a loopback or private address (or an address in disguise)."""
     if host == "localhost" or host.endswith(".localhost"):
-        return True
+        return False
     try:
-        address = ipaddress.ip_address(host)
+        ipaddress.ip_address(host)
     except ValueError:
         # No top-level domain is numeric: "2130706433" or "0x7f.1" are addresses in disguise
-        # that resolvers accept. Other names are not resolved here.
+        # that resolvers accept. Other names are resolved, and their addresses checked, each
+        # time a delivery connects (egress.py).
         last = host.rsplit(".", 1)[-1].lower()
-        return last.isdigit() or last.startswith("0x")
-    return not address.is_global
+        return not (last.isdigit() or last.startswith("0x"))
+    return reachable(host, allowed_networks)
 
 
 def _validated_events(value: Any) -> list[str]:
@@ -115,7 +119,9 @@ def describe(endpoint: WebhookEndpoint) -> WebhookOut:
 async def create(
     context: AppContext, session: AsyncSession, principal: Principal, body: WebhookCreate
 ) -> CreatedWebhook:
-    url = _validated_url(body.url, private_urls_allowed(context))
+    url = _validated_url(
+        body.url, private_urls_allowed(context), context.settings.webhook_allow_networks
+    )
     events = _validated_events(body.events)
     secret = SECRET_PREFIX + secrets.token_hex(32)
     endpoint = WebhookEndpoint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tenantcore.microsoft.exchange.dkim import DkimOps
 from tenantcore.microsoft.exchange.groups import GroupOps
 from tenantcore.microsoft.exchange.mailboxes import MailboxOps, mailbox_name_for
 from tenantcore.microsoft.exchange.organization import OrganizationOps
@@ -10,7 +11,7 @@ from tenantcore.microsoft.exchange.trace import TraceOps
 from tenantcore.microsoft.exchange.transport import InvokeResult
 
 
-class ExchangeClient(OrganizationOps, MailboxOps, GroupOps, PolicyOps, TraceOps):
+class ExchangeClient(OrganizationOps, MailboxOps, GroupOps, PolicyOps, TraceOps, DkimOps):
     """All Exchange operations; the transport underneath is shared."""
 
 

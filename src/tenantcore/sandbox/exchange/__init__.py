@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from tenantcore.sandbox.exchange import (
     blocked_senders,
+    dkim,
     groups,
     mailbox_settings,
     mailboxes,
@@ -37,6 +38,7 @@ def build_registry() -> Registry:
             *spam_rules.CMDLETS,
             *blocked_senders.CMDLETS,
             *message_trace.CMDLETS,
+            *dkim.CMDLETS,
         ]
     )
 

@@ -41,6 +41,7 @@ PARAMETER_TRANSFORMATION = f"{_INVOCATION}.ParameterTransformationException"
 PARAMETER_VALIDATION = f"{_INVOCATION}.ParameterBindingValidationException"
 THROTTLED = "Microsoft.Exchange.Hygiene.Data.ThrottlingException"
 ARGUMENT = "System.ArgumentException"
+VALIDATION = "Microsoft.Exchange.Management.Tasks.ValidationException"
 
 DEHYDRATED_MESSAGE = (
     "The command you tried to run isn't currently allowed in your organization. To run this"
@@ -110,6 +111,10 @@ def invalid_operation(message: str) -> CmdletError:
 
 def invalid_value(message: str) -> CmdletError:
     return CmdletError(400, DATA_VALIDATION, message)
+
+
+def validation(message: str) -> CmdletError:
+    return CmdletError(400, VALIDATION, message)
 
 
 def recipient_task(message: str) -> CmdletError:

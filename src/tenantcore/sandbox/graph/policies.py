@@ -1,5 +1,7 @@
 """`/policies/identitySecurityDefaultsEnforcementPolicy`: the tenant's Entra security defaults,
-which refuse Basic authentication (SMTP AUTH with a password among it) when enabled.
+which refuse Basic authentication (SMTP AUTH with a password among it) when enabled; and
+`/identity/conditionalAccess/policies`, the Conditional Access policies (read only here; the
+control API sets them, `sandbox/conditional_access.py`).
 
 Graph v1.0 reads it with `Policy.Read.All` and updates `isEnabled` with
 `Policy.ReadWrite.SecurityDefaults`; the other properties are read-only.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tenantcore.sandbox.conditional_access import tenant_policies
 from tenantcore.sandbox.graph.common import (
     METADATA,
     GraphResponse,
@@ -25,6 +28,8 @@ POLICY_ID = "00000000-0000-0000-0000-000000000005"
 READ_ROLES = frozenset({"Policy.Read.All", "Policy.ReadWrite.SecurityDefaults"})
 WRITE_ROLES = frozenset({"Policy.ReadWrite.SecurityDefaults"})
 ENTITY = "identitySecurityDefaultsEnforcementPolicy"
+CONDITIONAL_ACCESS_PATH = "/identity/conditionalAccess/policies"
+CONDITIONAL_ACCESS_ROLES = frozenset({"Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"})
 
 
 def _view(enabled: bool) -> dict[str, Any]:
@@ -66,8 +71,20 @@ async def update_policy(ctx: GraphContext) -> GraphResponse:
     return GraphResponse(204)
 
 
+async def list_conditional_access(ctx: GraphContext) -> GraphResponse:
+    """`/identity/conditionalAccess/policies` (one page: tenants have tens of policies)."""
+    return GraphResponse(
+        200,
+        {
+            "@odata.context": f"{METADATA}identity/conditionalAccess/policies",
+            "value": tenant_policies(ctx.sb, ctx.tenant_id),
+        },
+    )
+
+
 def endpoints() -> list[Endpoint]:
     return [
         Endpoint("GET", PATH, get_policy, READ_ROLES),
         Endpoint("PATCH", PATH, update_policy, WRITE_ROLES),
+        Endpoint("GET", CONDITIONAL_ACCESS_PATH, list_conditional_access, CONDITIONAL_ACCESS_ROLES),
     ]

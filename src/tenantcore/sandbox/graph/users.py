@@ -113,7 +113,7 @@ async def create_user(ctx: GraphContext) -> GraphResponse:
     policies = password_policies(fields.get("passwordPolicies"))
     extra = profile_updates(fields)
     upn = user_principal_name(ctx.sb, ctx.tenant_id, fields["userPrincipalName"])
-    check_password(profile["password"], policies)
+    check_password(ctx.sb, ctx.tenant_id, profile["password"], policies)
     ensure_upn_free(ctx.sb, ctx.tenant_id, upn, user_id=None, mailbox_guid=None)
     user_id = new_guid()
     with ctx.sb.store.transaction():
@@ -237,7 +237,7 @@ async def update_user(ctx: GraphContext) -> GraphResponse:
         profile = password_profile(fields["passwordProfile"] or {})
         if profile.get("password") is not None:
             policies = columns.get("password_policies", user["password_policies"])
-            check_password(profile["password"], policies)
+            check_password(ctx.sb, ctx.tenant_id, profile["password"], policies)
             columns["password_hash"] = hash_password(profile["password"])
         if profile.get("forceChangePasswordNextSignIn") is not None:
             columns["force_change_password"] = int(profile["forceChangePasswordNextSignIn"])

@@ -22,7 +22,13 @@ from tenantcore.sandbox.graph.userquery import (
     SELECTABLE,
     canonical,
 )
-from tenantcore.sandbox.passwords import meets_complexity
+from tenantcore.sandbox.passwords import (
+    GLOBAL_BANNED_TERMS,
+    PASSING_SCORE,
+    banned_password_score,
+    meets_complexity,
+)
+from tenantcore.sandbox.store import loads
 
 if TYPE_CHECKING:
     from tenantcore.sandbox.context import Sandbox
@@ -192,12 +198,25 @@ def password_profile(value: Any) -> dict[str, Any]:
     return value
 
 
-def check_password(password: str, policies: str | None) -> None:
-    """Entra's complexity rule; `DisableStrongPassword` relaxes it to the length limits."""
+def check_password(sb: Sandbox, tenant_id: str, password: str, policies: str | None) -> None:
+    """Entra's complexity rule (`DisableStrongPassword` relaxes it to the length limits), then
+    Password Protection's banned-password check, which answers with the same error."""
     if policies and "DisableStrongPassword" in policies:
         acceptable = 8 <= len(password) <= 256
     else:
         acceptable = meets_complexity(password)
+    if acceptable:
+        tenant = sb.store.one(
+            "SELECT display_name, initial_domain, banned_passwords FROM tenant WHERE id = ?",
+            (tenant_id,),
+        )
+        if tenant is not None:
+            terms = [*GLOBAL_BANNED_TERMS, *loads(tenant["banned_passwords"])]
+            names = (
+                tenant["display_name"].replace(" ", ""),
+                tenant["initial_domain"].split(".")[0],
+            )
+            acceptable = banned_password_score(password, terms, names) >= PASSING_SCORE
     if not acceptable:
         raise GraphError(400, "Request_BadRequest", COMPLEXITY_MESSAGE)
 
