@@ -121,6 +121,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def cpu_ratio(measured: float, floor: float) -> str:
+    """The CPU ratio against the floor, or "n/a" when the floor's run used less than one clock
+    tick: a short run (the suite's small seed) can measure zero, which is no basis for a ratio."""
+    if floor <= 0:
+        return "n/a"
+    return f"{measured / floor:.2f}x"
+
+
 async def load(base: str, path: str, key: str, requests: int, clients: int) -> list[float]:
     latencies: list[float] = []
     remaining = requests
@@ -156,8 +164,10 @@ def same_json(documents: dict[tuple[str, str], object]) -> None:
             raise SystemExit(f"{label} answers {size} with a different document than TenantCore")
 
 
-def start(argv: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+def start(argv: list[str], port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a server, its output going to `log` (shown when it answers wrongly)."""
+    with log.open("wb") as output:
+        process = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -220,7 +230,8 @@ async def main(args: argparse.Namespace) -> str:
             argv = [sys.executable, "-m", *module, "--port", str(port)]
             if module[0] == "benchmarks.read_apps":
                 argv += ["--database-url", database_url]
-            process = start(argv, port, env)
+            log = Path(scratch) / f"server-{len(cpu)}.log"
+            process = start(argv, port, env, log)
             try:
                 base = f"http://127.0.0.1:{port}"
                 for size, path, requests in (
@@ -254,13 +265,16 @@ async def main(args: argparse.Namespace) -> str:
                             f"{per_request * 1000:.2f}",
                         ]
                     )
+            except AssertionError as exc:
+                tail = log.read_text(errors="replace")[-3000:]
+                raise SystemExit(f"{label} answered an error: {exc}\n{tail}") from exc
             finally:
                 process.terminate()
                 process.wait(30)
     same_json(documents)
     floor_label = next(iter(servers))
     for row in rows:
-        row.append(f"{cpu[(str(row[0]), str(row[1]))] / cpu[(floor_label, str(row[1]))]:.2f}x")
+        row.append(cpu_ratio(cpu[(str(row[0]), str(row[1]))], cpu[(floor_label, str(row[1]))]))
     backend = "PostgreSQL" if args.database_url else "SQLite"
     return table(
         f"GET …/mailboxes and GET …/usage on {backend}, {args.clients} concurrent clients over loopback "
