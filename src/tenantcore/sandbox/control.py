@@ -28,6 +28,7 @@ from tenantcore.sandbox.directory import (
     grant_consent,
     is_dehydrated,
 )
+from tenantcore.sandbox.licensing import external_recipient_limit
 from tenantcore.sandbox.passwords import hash_password, verify_password
 from tenantcore.sandbox.runtime import FaultPlan, SandboxConfig
 from tenantcore.sandbox.store import dumps, loads
@@ -96,6 +97,8 @@ def tenant_view(sb: Sandbox, tenant_id: str) -> dict[str, Any] | None:
         "security_defaults_enabled": bool(tenant["security_defaults_enabled"]),
         "banned_passwords": loads(tenant["banned_passwords"]),
         "conditional_access_policies": loads(tenant["conditional_access_policies"]),
+        "subscriptions": loads(tenant["subscriptions"]),
+        "external_recipient_limit": external_recipient_limit(loads(tenant["subscriptions"]))[0],
         "created_at": tenant["created_at"],
         "consented_apps": apps,
         "user_count": counts["users"],
@@ -134,7 +137,13 @@ def routes(sb: Sandbox) -> list[Route]:
                 smtp_auth_disabled=body.smtp_auth_disabled,
                 security_defaults_enabled=body.security_defaults_enabled,
             )
-            _update_tenant(sb, tenant_id, TenantUpdate(banned_passwords=body.banned_passwords))
+            _update_tenant(
+                sb,
+                tenant_id,
+                TenantUpdate(
+                    banned_passwords=body.banned_passwords, subscriptions=body.subscriptions
+                ),
+            )
         if app is None:
             with sb.store.transaction():
                 sb.store.execute(
@@ -300,6 +309,10 @@ def _update_tenant(sb: Sandbox, tenant_id: str, update: TenantUpdate) -> bool:
         columns["banned_passwords"] = dumps(sorted({t.lower() for t in update.banned_passwords}))
     if update.security_defaults_enabled is not None:
         columns["security_defaults_enabled"] = int(update.security_defaults_enabled)
+    if update.subscriptions is not None:
+        columns["subscriptions"] = dumps(
+            [subscription.model_dump(mode="json") for subscription in update.subscriptions]
+        )
     if update.conditional_access_policies is not None:
         created = iso(sb.now())
         columns["conditional_access_policies"] = dumps(

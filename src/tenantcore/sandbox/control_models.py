@@ -73,6 +73,25 @@ class ConditionalAccessPolicyIn(_GraphShaped):
     grantControls: PolicyGrant = Field(default_factory=PolicyGrant)  # noqa: N815
 
 
+class SubscriptionIn(_GraphShaped):
+    """A commercial subscription (Graph's `companySubscription`, simplified): its Exchange
+    licenses set the tenant's external recipient rate limit (licensing.py)."""
+
+    skuPartNumber: str = Field(min_length=1, max_length=100)  # noqa: N815 - Graph's names
+    skuId: uuid.UUID | None = None  # noqa: N815
+    isTrial: bool = False  # noqa: N815
+    status: Literal["Enabled", "Warning", "Suspended", "LockedOut", "Deleted"] = "Enabled"
+    totalLicenses: int = Field(ge=0, le=10_000_000)  # noqa: N815
+    # Service plan names, e.g. EXCHANGE_S_STANDARD (an Exchange license) or
+    # EXCHANGE_S_FOUNDATION (not one).
+    servicePlans: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(  # noqa: N815
+        default_factory=list, max_length=100
+    )
+
+
+Subscriptions = Annotated[list[SubscriptionIn], Field(max_length=100)]
+
+
 class TenantUpdate(BaseModel):
     """What `PATCH /_sandbox/tenants/{id}` changes: what a tenant's admin sets in Entra."""
 
@@ -84,6 +103,8 @@ class TenantUpdate(BaseModel):
     conditional_access_policies: list[ConditionalAccessPolicyIn] | None = Field(
         default=None, max_length=195
     )
+    # Replaces the tenant's subscriptions.
+    subscriptions: Subscriptions | None = None
 
 
 class TenantCreate(BaseModel):
@@ -98,6 +119,8 @@ class TenantCreate(BaseModel):
     # send this way; a new real tenant has them on).
     security_defaults_enabled: bool = False
     banned_passwords: BannedPasswords = Field(default_factory=list)
+    # Default (None): one Exchange Online (Plan 1) license (licensing.DEFAULT_SUBSCRIPTIONS).
+    subscriptions: Subscriptions | None = None
     client_id: str = Field(min_length=1, max_length=200)
     client_secret: str = Field(min_length=1, max_length=500)
     graph_roles: list[str] = Field(default_factory=lambda: list(DEFAULT_GRAPH_ROLES))

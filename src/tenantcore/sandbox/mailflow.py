@@ -1,5 +1,6 @@
 """Exchange Online's outbound mail flow for submitted messages: sender checks, transport rules,
-outbound spam policy limits, restricted senders, counters and message-trace rows.
+outbound spam policy limits, restricted senders, the tenant external recipient rate limit
+(licensing.py), counters and message-trace rows.
 
 Pure functions over the store (the SMTP layer only parses and replies). Each decision reads and
 writes the store synchronously inside one transaction, so concurrent submissions of one sender
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tenantcore.sandbox.directory import email_addresses
+from tenantcore.sandbox.licensing import tenant_limit_refusal
 from tenantcore.sandbox.mailrules import (
     SenderFacts,
     apply_transport_rules,
@@ -183,6 +185,11 @@ def _decide(sb: Sandbox, sender: Sender, message: Message) -> Verdict:
     if limits.today + len(message.recipients) > SERVICE_RECIPIENTS_PER_DAY:
         _trace(sb, sender, message, now, "Failed")
         return Verdict(REPLY_SUBMISSION_QUOTA, delivered=False)
+    external = len(internal) - sum(internal)
+    refusal = tenant_limit_refusal(sb, sender.tenant_id, internal_domains, external, now)
+    if refusal is not None:
+        _trace(sb, sender, message, now, "Failed")
+        return Verdict(refusal, delivered=False)
 
     _count(sb, sender, len(message.recipients), now)
     _trace(sb, sender, message, now, "Delivered")

@@ -9,7 +9,14 @@ Conventions every module relies on:
 
 from __future__ import annotations
 
+import json
+
+from tenantcore.sandbox.licensing import DEFAULT_SUBSCRIPTIONS
+
 SCHEMA_VERSION = 1
+
+# Tenants written before subscriptions were modelled get the default one (licensing.py).
+DEFAULT_SUBSCRIPTIONS_JSON = json.dumps(list(DEFAULT_SUBSCRIPTIONS), separators=(",", ":"))
 
 # Columns added to a table after sandbox files were first written: (table, column, definition).
 # New files get them from CREATE TABLE below; the store adds them to older files at start, so a
@@ -17,6 +24,7 @@ SCHEMA_VERSION = 1
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("tenant", "banned_passwords", "TEXT NOT NULL DEFAULT '[]'"),
     ("tenant", "conditional_access_policies", "TEXT NOT NULL DEFAULT '[]'"),
+    ("tenant", "subscriptions", f"TEXT NOT NULL DEFAULT '{DEFAULT_SUBSCRIPTIONS_JSON}'"),
 )
 
 STATEMENTS: tuple[str, ...] = (
@@ -39,6 +47,11 @@ STATEMENTS: tuple[str, ...] = (
         smtp_auth_disabled INTEGER NOT NULL DEFAULT 1,
         security_defaults_enabled INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
+        -- commercial subscriptions, a JSON list (licensing.py): they set the tenant's
+        -- external recipient rate limit
+        subscriptions TEXT NOT NULL DEFAULT '"""
+    + DEFAULT_SUBSCRIPTIONS_JSON
+    + """',
         -- Password Protection's custom banned password list: a JSON list of terms
         banned_passwords TEXT NOT NULL DEFAULT '[]',
         -- Conditional Access policies, a JSON list in Graph's shape (conditional_access.py)

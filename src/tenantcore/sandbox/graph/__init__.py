@@ -1,5 +1,5 @@
-"""graph.microsoft.com/v1.0: users, domains, `$batch`, message traces (wire reference 2) and the
-security-defaults policy.
+"""graph.microsoft.com/v1.0: users, domains, `$batch`, message traces (wire reference 2), the
+security-defaults and Conditional Access policies and the tenant's subscriptions.
 
 All calls, direct or inside `$batch`, go through one `Dispatcher` (see `dispatch.py`).
 """
@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tenantcore.sandbox.graph import batch, domains, policies, traces, users
+from tenantcore.sandbox.graph import batch, domains, policies, subscriptions, traces, users
 from tenantcore.sandbox.graph.common import GraphRequest, GraphResponse, standard_headers
 from tenantcore.sandbox.graph.dispatch import Dispatcher
 
@@ -31,6 +31,7 @@ def build_dispatcher(sb: Sandbox) -> Dispatcher:
             *domains.endpoints(),
             *traces.endpoints(),
             *policies.endpoints(),
+            *subscriptions.endpoints(),
             *batch.endpoints(),
         ],
     )
