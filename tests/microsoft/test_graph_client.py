@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tenantcore.microsoft.errors import Forbidden, InvalidPassword, InvalidRequest, NotFound
+from tenantcore.tenants.sending_limit import Licenses, exchange_licenses, external_recipient_limit
 from tests.microsoft.conftest import World
 from tests.microsoft.flows import PASSWORD, verified_domain
 
@@ -83,6 +84,54 @@ async def test_security_defaults_are_read_and_need_policy_read(world: World) -> 
     with pytest.raises(Forbidden) as caught:
         await graph.security_defaults_enabled(without)
     assert caught.value.code == "Authorization_RequestDenied"
+
+
+async def test_subscriptions_are_read_with_their_exchange_licenses(world: World) -> None:
+    graph = world.connector.graph
+    tenant = await world.tenant()
+    [default] = await graph.subscriptions(tenant)
+    assert (default.sku_part_number, default.total_licenses, default.is_trial) == (
+        "EXCHANGESTANDARD",
+        1,
+        False,
+    )
+    assert exchange_licenses([default]) == Licenses(exchange_licenses=1, trial_only=False)
+    bought = [
+        {
+            "skuPartNumber": "ENTERPRISEPACK",
+            "totalLicenses": 40,
+            "servicePlans": ["EXCHANGE_S_ENTERPRISE"],
+        },
+        {
+            "skuPartNumber": "POWER_BI_PRO",
+            "totalLicenses": 9,
+            "servicePlans": ["EXCHANGE_S_FOUNDATION"],
+        },
+        {
+            "skuPartNumber": "EXCHANGESTANDARD",
+            "totalLicenses": 5,
+            "status": "Suspended",
+            "servicePlans": ["EXCHANGE_S_STANDARD"],
+        },
+    ]
+    response = await world.control.patch(
+        f"/_sandbox/tenants/{tenant}", json={"subscriptions": bought}
+    )
+    assert response.status_code == 200, response.text
+    read = await graph.subscriptions(tenant)
+    assert [(s.sku_part_number, s.status) for s in read] == [
+        ("ENTERPRISEPACK", "Enabled"),
+        ("POWER_BI_PRO", "Enabled"),
+        ("EXCHANGESTANDARD", "Suspended"),
+    ]
+    assert read[0].service_status[0].service_plan_name == "EXCHANGE_S_ENTERPRISE"
+    # Only working subscriptions with a mailbox plan count: 40, and the sandbox agrees.
+    assert exchange_licenses(read) == Licenses(exchange_licenses=40, trial_only=False)
+    sandbox_view = (await world.control.get(f"/_sandbox/tenants/{tenant}")).json()
+    assert external_recipient_limit(40, False) == sandbox_view["external_recipient_limit"]
+    without = await world.tenant(graph_roles=["User.ReadWrite.All"])
+    with pytest.raises(Forbidden):
+        await graph.subscriptions(without)
 
 
 async def test_conditional_access_policies_are_read_and_need_policy_read(world: World) -> None:

@@ -54,6 +54,8 @@ async def test_live_tenant_read_only_round_trip() -> None:
             if not domain.domain_name.lower().endswith(".onmicrosoft.com"):
                 # Read only: whatever DKIM state the custom domain is in, it reads as a model.
                 await connector.exchange.get_dkim_config(_TENANT, domain.domain_name)
+        # Every real tenant has some subscription; each reads as a model.
+        assert await connector.graph.subscriptions(_TENANT)
         await connector.exchange.list_shared_mailboxes(_TENANT)
         await connector.exchange.list_blocked_senders(_TENANT)
         now = datetime.now(UTC)

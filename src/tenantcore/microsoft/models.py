@@ -193,3 +193,21 @@ class ConditionalAccessPolicy(_Graph):
     state: str
     conditions: ConditionalAccessConditions
     grant_controls: ConditionalAccessGrant | None = Field(default=None, alias="grantControls")
+
+
+class ServicePlanStatus(_Graph):
+    service_plan_name: str = Field(alias="servicePlanName")
+    provisioning_status: str | None = Field(default=None, alias="provisioningStatus")
+
+
+class CompanySubscription(_Graph):
+    """A commercial subscription of the tenant (`/directory/subscriptions`): its licenses and
+    the service plans they carry."""
+
+    id: str
+    sku_part_number: str | None = Field(default=None, alias="skuPartNumber")
+    is_trial: bool = Field(default=False, alias="isTrial")
+    # `Enabled`, `Warning` (grace period: still working), `Suspended`, `LockedOut`, `Deleted`.
+    status: str | None = None
+    total_licenses: int = Field(default=0, alias="totalLicenses")
+    service_status: list[ServicePlanStatus] = Field(default_factory=list, alias="serviceStatus")

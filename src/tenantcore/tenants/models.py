@@ -75,6 +75,10 @@ class Tenant(Base):
     # Names of the Conditional Access policies that refuse SMTP AUTH with a password for some
     # or all users (tenants/conditional_access.py; NULL: not read, or not readable).
     legacy_auth_blocked_by: Mapped[list[str] | None] = mapped_column(JSONList)
+    # The tenant's working Exchange licenses (paid) and whether it has only trial ones, as
+    # Graph last showed them (tenants/sending_limit.py; NULL: not read, or not readable).
+    exchange_licenses: Mapped[int | None]
+    trial_only: Mapped[bool | None]
     smtp_auth_checked_at: Mapped[datetime | None]
     smtp_auth_next_check_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -49,7 +49,27 @@ class TenantOut(BaseModel):
         "Policy.Read.All.",
     )
     smtp_auth_checked_at: datetime | None = Field(
-        description="When the SMTP AUTH switches were last read."
+        description="When the SMTP AUTH switches (and the licenses) were last read."
+    )
+    exchange_licenses: int | None = Field(
+        default=None,
+        description="The tenant's working, paid Exchange Online licenses, from its "
+        "subscriptions as Graph last showed them (re-read hourly). Shared mailboxes need none "
+        "and add none. Null before the first reading, or when the app lacks "
+        "Organization.Read.All.",
+    )
+    trial_only: bool | None = Field(
+        default=None,
+        description="Whether the tenant's only Exchange licenses are trials (its external "
+        "recipient limit is then 5,000). Null when not known.",
+    )
+    external_recipient_limit: int | None = Field(
+        default=None,
+        description="Estimated tenant external recipient rate limit: how many external "
+        "recipients the whole tenant's mail may reach in a rolling 24 hours before Exchange "
+        "refuses more with `550 5.7.233` (500 x licenses^0.7 + 9,500; 5,000 for a trial "
+        "tenant). Compare it with `capacity_today` in the tenant usage summary. Null when the "
+        "licenses are not known.",
     )
     # Live mode, before consent: where a Global Administrator grants TenantCore access.
     admin_consent_url: str | None = None

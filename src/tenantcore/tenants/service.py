@@ -32,6 +32,7 @@ from tenantcore.tenants.errors import (
 )
 from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
 from tenantcore.tenants.schemas import TenantOut
+from tenantcore.tenants.sending_limit import external_recipient_limit
 
 log = structlog.get_logger(__name__)
 
@@ -227,6 +228,9 @@ async def describe(
             security_defaults_enabled=t.security_defaults_enabled,
             legacy_auth_blocked_by=t.legacy_auth_blocked_by,
             smtp_auth_checked_at=t.smtp_auth_checked_at,
+            exchange_licenses=t.exchange_licenses,
+            trial_only=t.trial_only,
+            external_recipient_limit=external_recipient_limit(t.exchange_licenses, t.trial_only),
             admin_consent_url=(
                 admin_consent_url(context, t) if t.status == TenantStatus.PENDING_CONSENT else None
             ),

@@ -9,8 +9,9 @@ Entra security defaults, and Conditional Access policies that block legacy authe
 refuse Basic authentication outright, before Exchange is asked. Sending tools then fail to log
 in with `535 5.7.139`, and nothing in TenantCore would say why. So every
 `smtp_auth_check_seconds` per tenant, one `Get-TransportConfig`, one (paged) `Get-CASMailbox`
-list and two Graph reads, the security-defaults policy and the Conditional Access policies:
-cost per tenant, not per mailbox. The tenant gets `smtp_auth_enabled` (its switch),
+list and three Graph reads, the security-defaults policy, the Conditional Access policies
+and the subscriptions (whose licenses set the tenant's external recipient rate limit,
+tenants/sending_limit.py): cost per tenant, not per mailbox. The tenant gets `smtp_auth_enabled` (its switch),
 `security_defaults_enabled` and `legacy_auth_blocked_by` (both None when the app lacks
 Policy.Read.All); each mailbox `smtp_auth_enabled`: no security defaults, no policy certainly
 refusing its account (tenants/conditional_access.py), and its own switch on (or, unset, the
@@ -36,6 +37,7 @@ from tenantcore.microsoft.errors import AuthenticationFailed, Forbidden, Microso
 from tenantcore.microsoft.models import CasMailbox, ConditionalAccessPolicy
 from tenantcore.tenants.conditional_access import refuses, refusing_names
 from tenantcore.tenants.models import Tenant
+from tenantcore.tenants.sending_limit import Licenses, exchange_licenses
 from tenantcore.webhooks import events as webhook_events
 from tenantcore.webhooks.service import Outbox
 
@@ -95,8 +97,19 @@ async def _conditional_access(
         return None
 
 
+async def _licenses(context: AppContext, tenant: Tenant) -> Licenses | None:
+    """The tenant's Exchange licenses (its external recipient rate limit follows); None when
+    TenantCore may not read its subscriptions (the app lacks Organization.Read.All)."""
+    try:
+        return exchange_licenses(await context.connector.graph.subscriptions(tenant.tenant_id))
+    except (Forbidden, AuthenticationFailed) as exc:
+        log.info("subscriptions not readable", tenant_id=tenant.tenant_id, error=str(exc))
+        return None
+
+
 async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
-    """Read the tenant's SMTP AUTH switches and security defaults and record what they allow."""
+    """Read the tenant's SMTP AUTH switches, security defaults, Conditional Access policies
+    and licenses, and record what they allow."""
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
         tenant = await session.get(Tenant, tenant_pk)
     if tenant is None:
@@ -107,6 +120,7 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
         switches = mailbox_switches(await exchange.list_cas_mailboxes(tenant.tenant_id))
         security_defaults = await _security_defaults(context, tenant)
         policies = await _conditional_access(context, tenant)
+        licenses = await _licenses(context, tenant)
     except MicrosoftError as exc:
         log.warning("reading SMTP AUTH failed", tenant_id=tenant.tenant_id, error=str(exc))
         await _next_check(context, tenant_pk, context.now() + RETRY_AFTER_FAILURE)
@@ -131,6 +145,8 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
                 policies=blocked_by,
             )
         row.legacy_auth_blocked_by = blocked_by
+        row.exchange_licenses = None if licenses is None else licenses.exchange_licenses
+        row.trial_only = None if licenses is None else licenses.trial_only
         row.smtp_auth_checked_at = now
         row.smtp_auth_next_check_at = now + timedelta(
             seconds=context.settings.smtp_auth_check_seconds

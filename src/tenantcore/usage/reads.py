@@ -15,6 +15,7 @@ from tenantcore.core.reads import JSON_OPTIONS, AnyRow
 from tenantcore.enforcement.caps import effective_cap, scope_limit
 from tenantcore.mailboxes.models import MailboxStatus
 from tenantcore.mailboxes.reads import todays_count
+from tenantcore.tenants.sending_limit import external_recipient_limit
 from tenantcore.tenants.service import require_tenant_row
 from tenantcore.usage import repository
 
@@ -57,17 +58,24 @@ def _totals(
 def tenant_usage(connection: Connection, principal: Principal, tenant_id: str, today: str) -> bytes:
     """The `TenantUsage` document, serialized."""
     tenant_pk, tenant_guid, _ = require_tenant_row(connection, principal, tenant_id)
-    synced_at, domains, rows, policies = repository.summary_rows_on(connection, tenant_pk)
-    mailboxes = [_as_dict(row) for row in rows]
-    per_domain: dict[str, list[dict[str, Any]]] = {domain: [] for domain in domains}
+    summary = repository.summary_rows_on(connection, tenant_pk)
+    policies = summary.policies
+    mailboxes = [_as_dict(row) for row in summary.mailboxes]
+    per_domain: dict[str, list[dict[str, Any]]] = {domain: [] for domain in summary.domains}
     for mailbox in mailboxes:
         per_domain.setdefault(mailbox["domain_name"], []).append(mailbox)
+    totals = _totals(mailboxes, policies, today)
+    limit = external_recipient_limit(summary.exchange_licenses, summary.trial_only)
     return orjson.dumps(
         {
             "tenant_id": tenant_guid,
             "day": today,
-            "usage_synced_at": synced_at,
-            **_totals(mailboxes, policies, today),
+            "usage_synced_at": summary.synced_at,
+            **totals,
+            "external_recipient_limit": limit,
+            "capacity_exceeds_tenant_limit": (
+                None if limit is None else totals["capacity_today"] > limit
+            ),
             "domains": [
                 {
                     "domain_name": domain,

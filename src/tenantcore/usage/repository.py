@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
@@ -119,7 +120,9 @@ async def next_unsettled_day(session: AsyncSession, tenant_pk: str, after: str) 
 
 # A tenant's usage summary (usage/reads.py): its sync time, its domains with their mailboxes'
 # numbers, and its policies' limits by scope.
-_SUMMARY_TENANT = select(as_stored(Tenant.last_sync_at)).where(Tenant.id == bindparam("tenant_pk"))
+_SUMMARY_TENANT = select(
+    as_stored(Tenant.last_sync_at), Tenant.exchange_licenses, Tenant.trial_only
+).where(Tenant.id == bindparam("tenant_pk"))
 SUMMARY_MAILBOX_FIELDS = (
     "domain_name",
     "status",
@@ -152,19 +155,33 @@ _SUMMARY_POLICIES = select(EnforcementPolicy.scope_key, EnforcementPolicy.daily_
 )
 
 
-def summary_rows_on(
-    connection: Connection, tenant_pk: str
-) -> tuple[datetime | None, list[str], Sequence[AnyRow], dict[str, int]]:
-    """The tenant's last sync time, domain names (sorted), mailboxes
-    (`SUMMARY_MAILBOX_FIELDS`) and policy limits by scope key."""
+@dataclass(frozen=True)
+class SummaryRows:
+    """What the tenant usage summary is made of: the tenant's last sync time and licenses,
+    its domain names (sorted), mailboxes (`SUMMARY_MAILBOX_FIELDS`) and policy limits by
+    scope key."""
+
+    synced_at: datetime | None
+    exchange_licenses: int | None
+    trial_only: bool | None
+    domains: list[str]
+    mailboxes: Sequence[AnyRow]
+    policies: dict[str, int]
+
+
+def summary_rows_on(connection: Connection, tenant_pk: str) -> SummaryRows:
     params = {"tenant_pk": tenant_pk}
-    synced_at = connection.scalar(_SUMMARY_TENANT, params)
-    domains = list(connection.scalars(_SUMMARY_DOMAINS, params))
-    mailboxes = connection.execute(_SUMMARY_MAILBOXES, params).all()
-    policies = {
-        str(scope): int(limit) for scope, limit in connection.execute(_SUMMARY_POLICIES, params)
-    }
-    return synced_at, domains, mailboxes, policies
+    tenant = connection.execute(_SUMMARY_TENANT, params).one()
+    return SummaryRows(
+        synced_at=tenant[0],
+        exchange_licenses=tenant[1],
+        trial_only=None if tenant[2] is None else bool(tenant[2]),
+        domains=list(connection.scalars(_SUMMARY_DOMAINS, params)),
+        mailboxes=connection.execute(_SUMMARY_MAILBOXES, params).all(),
+        policies={
+            str(scope): int(limit) for scope, limit in connection.execute(_SUMMARY_POLICIES, params)
+        },
+    )
 
 
 # A tenant's usage per day (usage/reads.py): the kept days, summed over its mailboxes.

@@ -50,6 +50,18 @@ class TenantUsage(UsageTotals):
         description="When the tenant's usage was last read from Exchange; null before the first "
         "sync."
     )
+    external_recipient_limit: int | None = Field(
+        description="The tenant's estimated external recipient rate limit (the tenant's "
+        "`external_recipient_limit`): external recipients per rolling 24 hours for all its "
+        "mail, past which Exchange refuses its external mail. Null when its licenses are not "
+        "known."
+    )
+    capacity_exceeds_tenant_limit: bool | None = Field(
+        description="Whether `capacity_today` is more than `external_recipient_limit`: the "
+        "caps allow more sends than the tenant may make, so mailboxes can be refused before "
+        "their own caps (`550 5.7.233`). Buy Exchange licenses or lower caps. Null when the "
+        "limit is not known."
+    )
     domains: list[DomainUsage] = Field(description="Per domain, by name.")
 
 
