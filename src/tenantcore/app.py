@@ -10,6 +10,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tenantcore import __version__
 from tenantcore.accounts.router import router as accounts_router
+from tenantcore.audit.router import router as audit_router
+from tenantcore.audit.trail import AuditTrail
 from tenantcore.core.bodylimit import BodyLimit
 from tenantcore.core.context import AppContext
 from tenantcore.core.errors import ErrorEnvelope, install_error_handlers
@@ -66,6 +68,9 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(enforcement_router)
     app.include_router(usage_router)
     app.include_router(webhooks_router)
+    app.include_router(audit_router)
+    # Innermost: it sees the answers of routes and error handlers alike.
+    app.add_middleware(AuditTrail, context=context)
     app.add_middleware(Idempotency, sessionmaker=context.sessionmaker)
     app.add_middleware(BodyLimit, max_bytes=context.settings.max_body_bytes)
     app.add_middleware(HeadAsGet)  # everything inside sees a GET

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     # allowed above that rate. Counted per API process.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
     rate_limit_burst: int = Field(default=200, ge=1)
+    # Days an audit log entry (audit/trail.py) is kept.
+    audit_retention_days: int = Field(default=365, ge=1, le=3650)
     # Threads (each with one database connection) that run the read endpoints' queries, per
     # API process (core/reads.py). None: 1 on SQLite, whose reads are all CPU and would only
     # take turns on the GIL; 4 on PostgreSQL, whose reads mostly wait on the network.

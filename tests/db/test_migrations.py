@@ -22,6 +22,7 @@ TABLES = {
     "webhook_endpoint",
     "webhook_delivery",
     "idempotency_record",
+    "audit_entry",
 }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.accounts.errors import RateLimited, ReadOnlyKey
 from tenantcore.accounts.service import Principal, authenticate, authenticate_on
+from tenantcore.audit.trail import note_write
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.core.ratelimit import retry_after_header
@@ -96,7 +97,9 @@ async def principal_for_write(
     authorization: AuthorizationDep,
     request: Request,
 ) -> Principal:
-    principal = _in_scope(await authenticate(session, authorization), request)
+    principal = await authenticate(session, authorization)
+    await note_write(request, principal)
+    _in_scope(principal, request)
     context.key_use.seen(principal.key_id, principal.last_used_at, context.now())
     return _within_rate(context, principal)
 
@@ -107,7 +110,9 @@ async def principal_for_read(
     authorization: AuthorizationDep,
     request: Request,
 ) -> Principal:
-    principal = _in_scope(await authenticate(session, authorization), request)
+    principal = await authenticate(session, authorization)
+    await note_write(request, principal)
+    _in_scope(principal, request)
     context.key_use.seen(principal.key_id, principal.last_used_at, context.now())
     return _within_rate(context, principal)
 

@@ -3,13 +3,12 @@ shape of `EventPage` (the API tests hold it to the model)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import orjson
 from sqlalchemy.engine import Connection
 
 from tenantcore.accounts.service import Principal
 from tenantcore.core.reads import JSON_OPTIONS
+from tenantcore.core.timefilter import time_window
 from tenantcore.enforcement import repository
 from tenantcore.enforcement.errors import InvalidEventFilter
 from tenantcore.enforcement.models import EnforcementAction
@@ -20,17 +19,6 @@ MAX_EVENTS_PER_PAGE = 500
 # Deeper than any account's history; keeps the value inside every database's integer.
 MAX_OFFSET = 2**31 - 1
 _ACTIONS = frozenset(action.value for action in EnforcementAction)
-
-
-def event_time(value: str | None, name: str) -> datetime | None:
-    """A `since`/`until` bound: ISO 8601, read as UTC when it carries no offset."""
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
-        raise InvalidEventFilter(f"{name} must be an ISO 8601 date-time.") from None
 
 
 def event_page(
@@ -53,9 +41,7 @@ def event_page(
         raise InvalidEventFilter
     if not 1 <= limit <= MAX_EVENTS_PER_PAGE or not 0 <= offset <= MAX_OFFSET:
         raise InvalidEventFilter
-    since_at, until_at = event_time(since, "since"), event_time(until, "until")
-    if since_at is not None and until_at is not None and since_at >= until_at:
-        raise InvalidEventFilter("since must be before until.")
+    since_at, until_at = time_window(since, until, InvalidEventFilter)
     tenant_pk = None
     if tenant_id is not None:
         tenant_pk = require_tenant_row(connection, principal, tenant_id)[0]

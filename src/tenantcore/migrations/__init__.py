@@ -37,6 +37,7 @@ MODEL_MODULES = (
     "tenantcore.mailboxes.models",
     "tenantcore.enforcement.models",
     "tenantcore.webhooks.models",
+    "tenantcore.audit.models",
     "tenantcore.core.idempotency",
 )
 
