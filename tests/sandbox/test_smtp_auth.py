@@ -53,7 +53,7 @@ class TestSession:
             client.starttls(context=client_tls(sandbox))
             client.ehlo("client.example")
             assert not client.has_extn("starttls")
-            assert client.esmtp_features["auth"].split() == ["LOGIN", "PLAIN"]
+            assert client.esmtp_features["auth"].split() == ["LOGIN", "PLAIN", "XOAUTH2"]
 
     def test_banner_names_microsoft_esmtp(self, sandbox: SandboxHarness) -> None:
         client = smtplib.SMTP(timeout=10)

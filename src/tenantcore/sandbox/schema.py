@@ -269,4 +269,24 @@ STATEMENTS: tuple[str, ...] = (
         PRIMARY KEY (message_trace_id, recipient_address)
     )""",
     "CREATE INDEX IF NOT EXISTS ix_trace_tenant_received ON trace(tenant_id, received)",
+    # Exchange's references to Entra service principals (New-ServicePrincipal): what mailbox
+    # permissions and RBAC name an application by. object_id is the Entra object id.
+    """CREATE TABLE IF NOT EXISTS service_principal (
+        tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+        object_id TEXT NOT NULL COLLATE NOCASE,
+        app_id TEXT NOT NULL COLLATE NOCASE,
+        display_name TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, object_id),
+        UNIQUE (tenant_id, app_id)
+    )""",
+    # Add-MailboxPermission grants; trustee is a service principal's object id (the only
+    # trustee the sandbox models). access_right: FullAccess.
+    """CREATE TABLE IF NOT EXISTS mailbox_permission (
+        mailbox_guid TEXT NOT NULL REFERENCES mailbox(guid) ON DELETE CASCADE,
+        trustee TEXT NOT NULL COLLATE NOCASE,
+        access_right TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (mailbox_guid, trustee, access_right)
+    )""",
 )

@@ -1,7 +1,8 @@
 """SMTP AUTH client submission, as smtp.office365.com:587 answers it (wire reference section 7).
 
-STARTTLS is required before anything but EHLO/NOOP/QUIT; AUTH LOGIN and PLAIN are offered only
-over TLS and check the mailbox's UPN and password (`smtpauth`). MAIL FROM must be one of the
+STARTTLS is required before anything but EHLO/NOOP/QUIT; AUTH LOGIN and PLAIN (the mailbox's UPN
+and password, `smtpauth`) and XOAUTH2 (an application's token, `smtp_oauth`) are offered only
+over TLS. MAIL FROM must be one of the
 mailbox's own addresses and not a restricted sender; the end of DATA runs Exchange's mail flow
 (`mailflow`). Replies use Microsoft's texts and enhanced status codes.
 
@@ -13,6 +14,8 @@ becomes `421 4.3.2 ...` and the connection is closed, as a busy front end does.
 from __future__ import annotations
 
 import asyncio
+import base64
+import collections
 import logging
 import uuid
 from email.parser import BytesParser
@@ -23,7 +26,13 @@ from typing import TYPE_CHECKING, Any, AnyStr
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tenantcore.sandbox import mailflow
-from tenantcore.sandbox.smtpauth import REPLY_AUTH_UNSUCCESSFUL, AuthenticatedMailbox, authenticate
+from tenantcore.sandbox.smtp_oauth import authenticate_app, parse_initial_response
+from tenantcore.sandbox.smtpauth import (
+    REPLY_AUTH_UNSUCCESSFUL,
+    AuthDecision,
+    AuthenticatedMailbox,
+    authenticate,
+)
 
 if TYPE_CHECKING:
     import ssl
@@ -35,6 +44,7 @@ FRONT_END_HOSTNAME = "SBX0PR01CA0001.outlook.office365.com"
 # Exchange Online's advertised maximum message size (150 MB).
 MAX_MESSAGE_SIZE = 157_286_400
 MAX_RECIPIENT_ADDRESS = 320
+AUTH_LINE_LIMIT = 16_384
 
 REPLY_CONCURRENCY = "432 4.3.2 Concurrent connections limit exceeded."
 REPLY_BUSY = "451 4.3.2 Temporary server error. Please try again later."
@@ -59,8 +69,16 @@ def _fault_reply(fault: InjectedFault) -> str:
 class SubmissionProtocol(SMTP):
     """aiosmtpd's protocol plus Exchange's wording and the per-mailbox connection slot."""
 
+    # The longest line read: an XOAUTH2 initial response carries a whole access token, far
+    # past RFC 5321's 1,000 characters (aiosmtpd's default, which also bounds DATA lines).
+    line_length_limit = AUTH_LINE_LIMIT
+
     def __init__(self, sb: Sandbox, handler: SubmissionHandler, **options: Any) -> None:
         super().__init__(handler, **options)
+        # Per connection (aiosmtpd's default is one dict shared by the class); AUTH lines may
+        # be as long as any line, other commands keep the 512-byte limit.
+        self.command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit)
+        self.command_size_limits["AUTH"] = AUTH_LINE_LIMIT
         self.sandbox = sb
         self.connection_slot: str | None = None
 
@@ -113,7 +131,7 @@ class SubmissionHandler:
             f"SIZE {MAX_MESSAGE_SIZE}",
             "PIPELINING",
             "ENHANCEDSTATUSCODES",
-            "STARTTLS" if session.ssl is None else "AUTH LOGIN PLAIN",
+            "STARTTLS" if session.ssl is None else "AUTH LOGIN PLAIN XOAUTH2",
             "8BITMIME",
             "SMTPUTF8",
         ]
@@ -131,6 +149,34 @@ class SubmissionHandler:
             return _fault_reply(fault)
         return MISSING  # aiosmtpd's "go on with the mechanism", which calls `authenticator`
 
+    async def auth_XOAUTH2(  # noqa: N802 - aiosmtpd finds mechanisms by this name
+        self, server: SubmissionProtocol, args: list[str]
+    ) -> AuthResult:
+        """App-only OAuth (`smtp_oauth`); the initial response inline or after a `334`."""
+        if len(args) == 1:
+            response = await server.challenge_auth("")
+            if response is MISSING:
+                return AuthResult(success=False)
+        else:
+            try:
+                response = base64.b64decode(args[1].encode(), validate=True)
+            except ValueError:
+                await server.push("501 5.5.2 Cannot decode base64")
+                return AuthResult(success=False, handled=True)
+        assert isinstance(response, bytes)
+        parsed = parse_initial_response(response)
+        if parsed is None:
+            return AuthResult(success=False, handled=False, message=REPLY_AUTH_UNSUCCESSFUL)
+        decision = authenticate_app(self.sandbox, *parsed)
+        return self._logged_in(server, decision)
+
+    def _logged_in(self, server: SubmissionProtocol, decision: AuthDecision) -> AuthResult:
+        if decision.mailbox is None:
+            return AuthResult(success=False, handled=False, message=decision.reply)
+        if not server.take_connection_slot(decision.mailbox.mailbox_guid):
+            return AuthResult(success=False, handled=False, message=REPLY_CONCURRENCY)
+        return AuthResult(success=True, auth_data=decision.mailbox)
+
     def authenticator(
         self,
         server: SubmissionProtocol,
@@ -144,12 +190,7 @@ class SubmissionHandler:
             password = auth_data.password.decode("utf-8")
         except UnicodeDecodeError:
             return AuthResult(success=False, handled=False, message=REPLY_AUTH_UNSUCCESSFUL)
-        decision = authenticate(self.sandbox, username, password)
-        if decision.mailbox is None:
-            return AuthResult(success=False, handled=False, message=decision.reply)
-        if not server.take_connection_slot(decision.mailbox.mailbox_guid):
-            return AuthResult(success=False, handled=False, message=REPLY_CONCURRENCY)
-        return AuthResult(success=True, auth_data=decision.mailbox)
+        return self._logged_in(server, authenticate(self.sandbox, username, password))
 
     async def handle_MAIL(  # noqa: N802
         self,

@@ -86,6 +86,12 @@ def smtp_auth_block(sb: Sandbox, tenant: Row, mailbox: Row, user: Row) -> str | 
         return REPLY_SECURITY_DEFAULTS
     if refusing_policy(sb, str(tenant["id"]), str(user["id"])) is not None:
         return REPLY_CONDITIONAL_ACCESS
+    return switch_block(tenant, mailbox)
+
+
+def switch_block(tenant: Row, mailbox: Row) -> str | None:
+    """The 5.7.139 reply when Exchange's SMTP AUTH switches turn the protocol off for this
+    mailbox (whatever the authentication, OAuth too), else None."""
     mailbox_setting = mailbox["smtp_auth_disabled"]
     if mailbox_setting is not None:
         return REPLY_MAILBOX_SMTP_AUTH_DISABLED if mailbox_setting else None

@@ -55,6 +55,12 @@ class TokenError(Exception):
         self.reason = reason
 
 
+def service_principal_id(tenant_id: str, app_id: str) -> str:
+    """The object id of an application's service principal in a tenant (it exists once the
+    application is consented there): the token's `oid`, Graph's `servicePrincipal.id`."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant_id}/{app_id.lower()}"))
+
+
 def issue(
     key: str,
     *,
@@ -76,7 +82,7 @@ def issue(
         "appid": app_id,
         "appidacr": "1",
         "idtyp": "app",
-        "oid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant_id}/{app_id}")),
+        "oid": service_principal_id(tenant_id, app_id),
         "roles": roles,
         "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp/{tenant_id}/{app_id}")),
         "tid": tenant_id,

@@ -14,6 +14,7 @@ from tenantcore.sandbox.exchange import (
     mailboxes,
     message_trace,
     organization,
+    permissions,
     spam_policies,
     spam_rules,
     transport_rules,
@@ -39,6 +40,7 @@ def build_registry() -> Registry:
             *blocked_senders.CMDLETS,
             *message_trace.CMDLETS,
             *dkim.CMDLETS,
+            *permissions.CMDLETS,
         ]
     )
 

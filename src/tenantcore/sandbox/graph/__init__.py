@@ -13,7 +13,15 @@ from urllib.parse import parse_qsl
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tenantcore.sandbox.graph import batch, domains, policies, subscriptions, traces, users
+from tenantcore.sandbox.graph import (
+    batch,
+    domains,
+    policies,
+    service_principals,
+    subscriptions,
+    traces,
+    users,
+)
 from tenantcore.sandbox.graph.common import GraphRequest, GraphResponse, standard_headers
 from tenantcore.sandbox.graph.dispatch import Dispatcher
 
@@ -32,6 +40,7 @@ def build_dispatcher(sb: Sandbox) -> Dispatcher:
             *traces.endpoints(),
             *policies.endpoints(),
             *subscriptions.endpoints(),
+            *service_principals.endpoints(),
             *batch.endpoints(),
         ],
     )
