@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -233,3 +234,46 @@ async def test_dkim_signing_is_configured_then_enabled_once_its_cnames_resolve(
         await exchange.ensure_dkim_config(tenant, "not-ours.example.com")
     with pytest.raises(NotFound):
         await exchange.enable_dkim_signing(tenant, "not-ours.example.com")
+
+
+async def test_an_app_is_registered_and_given_full_access_for_oauth_sending(
+    world: World,
+) -> None:
+    tenant = await world.tenant()
+    sender_app = str(uuid.uuid4())
+    consented = await world.control.post(  # the customer's own app, consented in the tenant
+        "/_sandbox/tenants",
+        json={
+            "tenant_id": tenant,
+            "client_id": sender_app,
+            "client_secret": "sender-secret",
+            "exchange_roles": ["SMTP.SendAsApp"],
+        },
+    )
+    assert consented.status_code == 200, consented.text
+    await verified_domain(world, tenant, "mail.acme-oauth.com")
+    await ready_mailbox(world, tenant, "sdr@mail.acme-oauth.com", "SDR")
+    graph, exchange = world.connector.graph, world.connector.exchange
+
+    principal = await graph.service_principal(tenant, sender_app)
+    assert principal.app_id == sender_app
+    with pytest.raises(NotFound):  # not consented in this tenant
+        await graph.service_principal(tenant, str(uuid.uuid4()))
+
+    assert await exchange.get_service_principal(tenant, sender_app) is None
+    registered = await exchange.ensure_service_principal(tenant, sender_app, principal.id, "Sender")
+    assert (registered.app_id, registered.object_id) == (sender_app, principal.id)
+    again = await exchange.ensure_service_principal(tenant, sender_app, principal.id, "Sender")
+    assert again == registered
+
+    await exchange.grant_full_access(tenant, "sdr@mail.acme-oauth.com", principal.id)
+    await exchange.grant_full_access(tenant, "sdr@mail.acme-oauth.com", principal.id)
+    [permission] = await exchange.mailbox_permissions(tenant, "sdr@mail.acme-oauth.com")
+    assert (permission.user, permission.access_rights) == ("Sender", ["FullAccess"])
+    with pytest.raises(NotFound):
+        await exchange.grant_full_access(tenant, "nobody@mail.acme-oauth.com", principal.id)
+
+    await exchange.remove_service_principal(tenant, sender_app)
+    await exchange.remove_service_principal(tenant, sender_app)  # gone already: done
+    assert await exchange.get_service_principal(tenant, sender_app) is None
+    assert await exchange.mailbox_permissions(tenant, "sdr@mail.acme-oauth.com") == []

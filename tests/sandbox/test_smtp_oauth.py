@@ -59,8 +59,8 @@ def _oauth_login(
                 lambda _challenge=None: f"user={mailbox.address}\x01auth=Bearer {token}\x01\x01",
             )
         except smtplib.SMTPAuthenticationError as refused:
-            reply = refused.smtp_error
-            return refused.smtp_code, reply if isinstance(reply, bytes) else reply.encode()
+            error = refused.smtp_error
+            return refused.smtp_code, error if isinstance(error, bytes) else error.encode()
         if not send:
             return code, reply
         client.mail(mailbox.address)

@@ -211,3 +211,25 @@ class CompanySubscription(_Graph):
     status: str | None = None
     total_licenses: int = Field(default=0, alias="totalLicenses")
     service_status: list[ServicePlanStatus] = Field(default_factory=list, alias="serviceStatus")
+
+
+class ServicePrincipal(_Graph):
+    """An application's service principal in the tenant (Graph): `id` is its object id."""
+
+    id: str
+    app_id: str = Field(alias="appId")
+    display_name: str | None = Field(default=None, alias="displayName")
+
+
+class ExchangeServicePrincipal(_Exchange):
+    """Exchange's reference to an Entra service principal (New-ServicePrincipal)."""
+
+    app_id: str = Field(alias="AppId")
+    object_id: str = Field(alias="ObjectId")
+    display_name: str | None = Field(default=None, alias="DisplayName")
+
+
+class MailboxPermission(_Exchange):
+    user: str = Field(alias="User")
+    access_rights: StrList = Field(default_factory=list, alias="AccessRights")
+    deny: bool = Field(default=False, alias="Deny")

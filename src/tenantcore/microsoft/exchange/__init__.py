@@ -6,12 +6,15 @@ from tenantcore.microsoft.exchange.dkim import DkimOps
 from tenantcore.microsoft.exchange.groups import GroupOps
 from tenantcore.microsoft.exchange.mailboxes import MailboxOps, mailbox_name_for
 from tenantcore.microsoft.exchange.organization import OrganizationOps
+from tenantcore.microsoft.exchange.permissions import PermissionOps
 from tenantcore.microsoft.exchange.policies import PolicyOps
 from tenantcore.microsoft.exchange.trace import TraceOps
 from tenantcore.microsoft.exchange.transport import InvokeResult
 
 
-class ExchangeClient(OrganizationOps, MailboxOps, GroupOps, PolicyOps, TraceOps, DkimOps):
+class ExchangeClient(
+    OrganizationOps, MailboxOps, GroupOps, PolicyOps, TraceOps, DkimOps, PermissionOps
+):
     """All Exchange operations; the transport underneath is shared."""
 
 
