@@ -22,6 +22,7 @@ from tenantcore.core.requestid import RequestId
 from tenantcore.domains.router import router as domains_router
 from tenantcore.enforcement.router import router as enforcement_router
 from tenantcore.mailboxes.router import router as mailboxes_router
+from tenantcore.sending.router import router as sending_router
 from tenantcore.tenants.router import router as tenants_router
 from tenantcore.usage.router import router as usage_router
 from tenantcore.webhooks.router import router as webhooks_router
@@ -68,6 +69,7 @@ def create_app(context: AppContext) -> FastAPI:
     app.include_router(enforcement_router)
     app.include_router(usage_router)
     app.include_router(webhooks_router)
+    app.include_router(sending_router)
     app.include_router(audit_router)
     # Innermost: it sees the answers of routes and error handlers alike.
     app.add_middleware(AuditTrail, context=context)

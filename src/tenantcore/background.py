@@ -28,6 +28,8 @@ from tenantcore.enforcement import repository as enforcement_repository
 from tenantcore.enforcement.service import provision_tenant
 from tenantcore.mailboxes import repository as mailboxes_repository
 from tenantcore.mailboxes.provisioning import advance_mailbox
+from tenantcore.sending import repository as sending_repository
+from tenantcore.sending.jobs import advance_sending_app
 from tenantcore.tenants import repository as tenants_repository
 from tenantcore.tenants.bootstrap import advance_tenant
 from tenantcore.tenants.smtp_auth import check_smtp_auth
@@ -63,6 +65,7 @@ async def due_tenants(context: AppContext, limit: int = SWEEP_LIMIT) -> list[str
             *await enforcement_repository.tenants_due(session, now, limit),
             *await usage_repository.tenants_due(session, now, limit),
             *await tenants_repository.due_for_smtp_auth_check(session, now, limit),
+            *await sending_repository.tenants_due(session, now, limit),
         ]
     return list(dict.fromkeys(found))[:limit]
 
@@ -123,12 +126,15 @@ async def work_tenant(context: AppContext, tenant_pk: str) -> None:
             smtp_auth_due = await tenants_repository.due_for_smtp_auth_check(
                 session, now, 1, tenant_pk
             )
+            sending_app_due = await sending_repository.tenants_due(session, now, 1, tenant_pk)
         if enforcement_due:
             await _step("enforcement", provision_tenant(context, tenant_pk), tenant_pk)
         if sync_due:
             await _step("usage sync", sync_tenant(context, tenant_pk), tenant_pk)
         if smtp_auth_due:
             await _step("SMTP AUTH check", check_smtp_auth(context, tenant_pk), tenant_pk)
+        if sending_app_due:
+            await _step("sending app", advance_sending_app(context, tenant_pk), tenant_pk)
 
 
 async def _step(name: str, work: Awaitable[None], tenant_pk: str) -> None:

@@ -88,6 +88,8 @@ class Mailbox(Base):
     # Whether SMTP AUTH lets the mailbox log in (its own switch, else the tenant's), as Exchange
     # last showed it; NULL before TenantCore has seen the mailbox ready.
     smtp_auth_enabled: Mapped[bool | None]
+    # The sending application (tenant's `sending_app_id`) given FullAccess on this mailbox.
+    sending_app_granted: Mapped[str | None] = mapped_column(String(36))
     sends_today: Mapped[int] = mapped_column(default=0)
     usage_day: Mapped[str | None] = mapped_column(String(10))
     usage_synced_at: Mapped[datetime | None]

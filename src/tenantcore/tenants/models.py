@@ -23,6 +23,15 @@ class BootstrapStatus(StrEnum):
     FAILED = "failed"
 
 
+class SendingAppStatus(StrEnum):
+    """The customer's OAuth sending application (sending/jobs.py)."""
+
+    PENDING = "pending"  # being registered in Exchange and given the mailboxes
+    READY = "ready"  # holds FullAccess on every ready mailbox
+    FAILED = "failed"  # cannot be registered (not consented, say): see the error
+    REMOVING = "removing"  # being taken out of Exchange
+
+
 class Tenant(Base):
     """`id` is TenantCore's key; `tenant_id` is Microsoft's directory GUID, the one the API
     paths carry. A GUID is connected at most once (across accounts too): two accounts driving
@@ -32,6 +41,7 @@ class Tenant(Base):
     __table_args__ = (
         check_in("status", TenantStatus),
         check_in("exchange_bootstrap_status", BootstrapStatus),
+        check_in("sending_app_status", SendingAppStatus),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -81,5 +91,13 @@ class Tenant(Base):
     trial_only: Mapped[bool | None]
     smtp_auth_checked_at: Mapped[datetime | None]
     smtp_auth_next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The customer's own application that sends as the mailboxes with OAuth (XOAUTH2): its
+    # app id, its service principal's object id once found, where registering it stands
+    # (NULL: none), why it failed, and when the worker should next look (indexed: swept).
+    sending_app_id: Mapped[str | None] = mapped_column(String(36))
+    sending_app_object_id: Mapped[str | None] = mapped_column(String(36))
+    sending_app_status: Mapped[str | None] = mapped_column(String(16))
+    sending_app_error: Mapped[str | None] = mapped_column(Text)
+    sending_app_next_at: Mapped[datetime | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
