@@ -163,11 +163,16 @@ async def test_removing_the_app_takes_it_out_of_exchange(api: Api) -> None:
 
 async def test_an_app_not_consented_fails_with_the_reason_and_can_be_retried(api: Api) -> None:
     tenant_id = await tenant_with_ready_mailboxes(api, "sales")
-    assert (await _put(api.http, tenant_id, SENDER_APP)).status_code == 202
+    mistyped = str(uuid.uuid4())
+    assert (await _put(api.http, tenant_id, mistyped)).status_code == 202
     await api.worker.drain()
     state = await _state(api, tenant_id)
-    assert state["status"] == "failed"
+    assert (state["app_id"], state["status"]) == (mistyped, "failed")
     assert "not consented" in state["error"]
+    # A failed app never reached Exchange: the right one may take its place ...
+    assert (await _put(api.http, tenant_id, SENDER_APP)).status_code == 202
+    await api.worker.drain()
+    assert (await _state(api, tenant_id))["status"] == "failed"  # ... not consented either
     await _consent(api, tenant_id)
     retried = await _put(api.http, tenant_id, SENDER_APP)
     assert (retried.status_code, retried.json()["status"], retried.json()["error"]) == (

@@ -47,14 +47,16 @@ async def set_app(
     app_id: str,
 ) -> tuple[SendingAppOut, bool]:
     """Set the tenant's sending app; (its state, whether work was started). Setting the same
-    app again is a no-op, or a new attempt when the last one failed."""
+    app again is a no-op, or a new attempt when the last one failed; an app that failed was
+    never registered in Exchange, so another may take its place."""
     tenant = await require_tenant(session, principal, tenant_id)
     wanted = _app_id(app_id)
     if tenant.exchange_bootstrap_status != BootstrapStatus.READY:
         raise ExchangeBootstrapNotReady
     current = tenant.sending_app_status
-    if current is not None and (
-        tenant.sending_app_id != wanted or current == SendingAppStatus.REMOVING
+    if current == SendingAppStatus.REMOVING or (
+        current in (SendingAppStatus.PENDING, SendingAppStatus.READY)
+        and tenant.sending_app_id != wanted
     ):
         raise SendingAppConflict
     started = current in (None, SendingAppStatus.FAILED)
