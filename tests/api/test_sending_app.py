@@ -5,6 +5,7 @@ in to SMTP with XOAUTH2 as any of them; removing it takes it out of Exchange aga
 from __future__ import annotations
 
 import asyncio
+import json
 import smtplib
 import ssl
 import uuid
@@ -24,6 +25,7 @@ from tests.api.mailbox_support import (
     provision,
     tenant_with_ready_mailboxes,
 )
+from tests.api.webhook_receiver import webhook_receiver
 
 SENDER_APP = "3b7f0c1e-9d24-4a6b-8e15-6c2d9a0f4b71"
 SENDER_SECRET = "sender-app-secret"
@@ -226,3 +228,37 @@ async def test_bad_requests_and_other_accounts(api: Api) -> None:
         409,
         "exchange_bootstrap_not_ready",
     )
+
+
+async def test_webhooks_say_when_the_app_is_ready_or_failed(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    async with webhook_receiver() as receiver:
+        registered = await api.http.post(
+            "/v1/webhooks",
+            json={
+                "url": receiver.url,
+                "events": ["tenant.sending_app.ready", "tenant.sending_app.failed"],
+            },
+        )
+        assert registered.status_code == 201, registered.text
+        await _put(api.http, tenant_id, SENDER_APP)  # not consented yet
+        await api.worker.drain()
+        await _consent(api, tenant_id)
+        await _put(api.http, tenant_id, SENDER_APP)
+        await api.worker.drain()
+        # A mailbox given to the app later sends nothing more.
+        assert (await provision(api, tenant_id, "ops")).status_code == 200
+        await api.worker.drain()
+        await api.advance_sandbox_clock(600)
+        await api.worker.drain()
+        assert (await _state(api, tenant_id))["granted_mailboxes"] == 2
+        events = [json.loads(item.body) for item in receiver.received]
+    assert [event["type"] for event in events] == [
+        "tenant.sending_app.failed",
+        "tenant.sending_app.ready",
+    ]
+    failed, ready = (event["data"] for event in events)
+    assert (failed["app_id"], failed["status"]) == (SENDER_APP, "failed")
+    assert "not consented" in failed["error"]
+    assert (ready["tenant_id"], ready["status"], ready["error"]) == (tenant_id, "ready", None)
+    assert ready["service_principal_id"] is not None

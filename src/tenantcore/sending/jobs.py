@@ -8,7 +8,8 @@ then `New-ServicePrincipal` registers it in Exchange. Then every ready mailbox g
 each recorded as it succeeds, so a crash repeats at most one (harmless: Exchange accepts a
 grant that exists). Mailboxes that become ready later are given to the app by the next step
 (the sweep finds them). An app Graph does not know in the tenant, or one TenantCore may not
-read, fails with the reason; Microsoft being unavailable only delays the step.
+read, fails with the reason; Microsoft being unavailable only delays the step. Becoming
+`ready` and failing send the `tenant.sending_app.ready` / `.failed` webhooks.
 
 Removing: `Remove-ServicePrincipal`, which takes its permissions with it, then TenantCore
 forgets the app.
@@ -30,6 +31,8 @@ from tenantcore.microsoft.errors import (
 )
 from tenantcore.sending import repository
 from tenantcore.tenants.models import SendingAppStatus, Tenant
+from tenantcore.webhooks import events as webhook_events
+from tenantcore.webhooks.service import Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -105,11 +108,16 @@ async def _register_and_grant(context: AppContext, tenant: Tenant) -> None:
             return
         if row.sending_app_status not in (SendingAppStatus.PENDING, SendingAppStatus.READY):
             return
-        more = bool(await repository.ungranted_mailboxes(session, row, 1))
-        if not more and row.sending_app_status == SendingAppStatus.PENDING:
-            log.info("sending app ready", tenant_id=row.tenant_id, app_id=app_id)
-        row.sending_app_status = SendingAppStatus.PENDING if more else SendingAppStatus.READY
         row.sending_app_next_at = None
+        if row.sending_app_status == SendingAppStatus.READY:
+            return  # mailboxes that became ready since; any left wait for the next step
+        if await repository.ungranted_mailboxes(session, row, 1):
+            return  # more than one step's worth: the next step goes on
+        row.sending_app_status = SendingAppStatus.READY
+        log.info("sending app ready", tenant_id=row.tenant_id, app_id=app_id)
+        await webhook_events.sending_app_settled(
+            Outbox(session, row.account_id), row, context.now()
+        )
 
 
 async def _register(context: AppContext, tenant: Tenant, app_id: str) -> str | None:
@@ -140,6 +148,9 @@ async def _failed(context: AppContext, tenant_pk: str, app_id: str, reason: str)
         row.sending_app_status = SendingAppStatus.FAILED
         row.sending_app_error = reason
         row.sending_app_next_at = None
+        await webhook_events.sending_app_settled(
+            Outbox(session, row.account_id), row, context.now()
+        )
     log.warning("sending app failed", tenant_pk=tenant_pk, app_id=app_id, reason=reason)
 
 

@@ -18,7 +18,7 @@ class InvalidWebhookEvents(AppError):
     default_message = (
         "events must list one or more of: tenant.bootstrap.completed, tenant.bootstrap.failed, "
         "mailbox.ready, mailbox.failed, mailbox.blocked, mailbox.unblocked, "
-        "mailbox.smtp_auth_disabled."
+        "mailbox.smtp_auth_disabled, tenant.sending_app.ready, tenant.sending_app.failed."
     )
 
 

@@ -89,6 +89,29 @@ async def smtp_auth_disabled(
     )
 
 
+async def sending_app_settled(outbox: Outbox, tenant: Tenant, now: datetime) -> None:
+    """The tenant's sending app was registered in Exchange and given every ready mailbox
+    (`ready`), or could not be registered (`failed`, with its `error`); as
+    `GET …/sending-app` shows it, without the mailbox counts."""
+    event_type = (
+        EventType.TENANT_SENDING_APP_READY
+        if tenant.sending_app_status == "ready"
+        else EventType.TENANT_SENDING_APP_FAILED
+    )
+    await outbox.add(
+        event_type,
+        {
+            "tenant_id": tenant.tenant_id,
+            "app_id": tenant.sending_app_id,
+            "status": tenant.sending_app_status,
+            "service_principal_id": tenant.sending_app_object_id,
+            "error": tenant.sending_app_error,
+        },
+        event_id=new_id(),
+        created_at=now,
+    )
+
+
 def _mailbox_data(mailbox: Mailbox, tenant_guid: str) -> dict[str, Any]:
     return {
         "tenant_id": tenant_guid,
