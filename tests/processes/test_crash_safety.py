@@ -42,8 +42,11 @@ LOCALS = ("alpha", "bravo", "charlie")
 OWN_CAPS = (3, 5, 7)
 TENANT_CEILING = 20
 KILLS = 6
-# Exchange slowed down so that the kills land in the middle of the work.
+# Exchange slowed down while the work is asked for, and slower still while the kills land, so
+# that they land in the middle of the work however fast the machine; the faults are cleared
+# once the kills are over, so the rest runs at full speed.
 SLOW_EXCHANGE = {"rules": [{"host": "exchange", "latency_ms": 250, "latency_jitter_ms": 100}]}
+CHAOS_EXCHANGE = {"rules": [{"host": "exchange", "latency_ms": 700, "latency_jitter_ms": 200}]}
 SETTINGS = {
     "TENANTCORE_SANDBOX__PROPAGATION_SECONDS": "2",
     "TENANTCORE_USAGE_SYNC_SECONDS": "5",
@@ -129,13 +132,16 @@ def test_embedded_service_killed_at_random_points(tmp_path: Path) -> None:
         serve = deployment.serve()
         api, control = deployment.api(key), deployment.control()
 
-        def slow_exchange() -> None:
-            control.put("/_sandbox/faults", json=SLOW_EXCHANGE).raise_for_status()
+        def chaos_exchange() -> None:
+            control.put("/_sandbox/faults", json=CHAOS_EXCHANGE).raise_for_status()
 
-        slow_exchange()
+        control.put("/_sandbox/faults", json=SLOW_EXCHANGE).raise_for_status()
         tenant_id = str(uuid.uuid4())
         expected = _arrange(api, tenant_id)
-        mid_work = _chaos(rng, lambda: [serve], slow_exchange, lambda: not _settled(api, tenant_id))
+        chaos_exchange()
+        mid_work = _chaos(
+            rng, lambda: [serve], chaos_exchange, lambda: not _settled(api, tenant_id)
+        )
         assert serve.kills == KILLS
         assert mid_work >= KILLS // 2, "the kills must interrupt work, or they prove nothing"
         control.delete("/_sandbox/faults").raise_for_status()
@@ -179,6 +185,7 @@ def test_two_postgres_workers_killed_at_random_points(postgres_deployment: Deplo
             tenant_id: _arrange(api, tenant_id, f"company{n}")
             for n, tenant_id in enumerate(tenants)
         }
+        control.put("/_sandbox/faults", json=CHAOS_EXCHANGE).raise_for_status()
         mid_work = _chaos(
             rng,
             lambda: rng.sample(workers, rng.choice((1, 1, 2))),
