@@ -22,6 +22,7 @@ from tests.api.mailbox_support import (
     exchange_fails,
     faults,
     listed,
+    login_reply,
     provision,
     tenant_with_ready_mailboxes,
 )
@@ -262,3 +263,18 @@ async def test_webhooks_say_when_the_app_is_ready_or_failed(api: Api) -> None:
     assert "not consented" in failed["error"]
     assert (ready["tenant_id"], ready["status"], ready["error"]) == (tenant_id, "ready", None)
     assert ready["service_principal_id"] is not None
+
+
+async def test_the_app_keeps_sending_when_basic_authentication_goes_off(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    await _consent(api, tenant_id)
+    await _put(api.http, tenant_id, SENDER_APP)
+    await api.worker.drain()
+    assert await login_reply(api, SALES) == 250
+    # Microsoft's default for existing tenants after December 2026.
+    switched = await api.control.patch(
+        f"/_sandbox/tenants/{tenant_id}", json={"basic_auth_disabled": True}
+    )
+    assert switched.status_code == 200, switched.text
+    assert await login_reply(api, SALES) == 550
+    assert await _oauth_send(api, tenant_id, SALES) == 250

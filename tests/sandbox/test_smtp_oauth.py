@@ -8,14 +8,18 @@ import smtplib
 from typing import Any
 
 import httpx2
+import pytest
 
 from tests.conftest import EXCHANGE_SCOPE, SandboxHarness, SandboxTenant
 from tests.sandbox.smtp_seed import (
+    PASSWORD,
     SeededMailbox,
     add_domain,
     add_mailbox,
     client_tls,
+    send,
     set_tenant,
+    smtp_session,
     write,
 )
 from tests.sandbox.test_exchange_support import cause, values, warnings
@@ -223,3 +227,24 @@ def test_a_malformed_initial_response_is_refused(sandbox: SandboxHarness) -> Non
         assert client.docmd("AUTH", "XOAUTH2 !!!notbase64")[0] == 501
         code, _ = client.docmd("AUTH", "XOAUTH2 dXNlcj1ub2JvZHk=")  # "user=nobody", no auth
         assert code == 535
+
+
+def test_with_basic_authentication_off_only_oauth_logs_in(sandbox: SandboxHarness) -> None:
+    tenant, _, exchange = _setup(sandbox)
+    with_password = add_mailbox(sandbox, tenant, f"sdr2@{DOMAIN}")
+    _register_and_grant(sandbox, exchange, tenant, with_password.address)
+    assert send(sandbox, with_password, ["lead@prospect.example"])[0] == 250
+    patched = sandbox.http.patch(
+        f"/_sandbox/tenants/{tenant.tenant_id}", json={"basic_auth_disabled": True}
+    )
+    assert (patched.status_code, patched.json()["basic_auth_disabled"]) == (200, True)
+    # Every password login is refused, the right password or not: it is not looked at.
+    for password in (PASSWORD, "wrong"):
+        with smtp_session(sandbox) as client, pytest.raises(smtplib.SMTPAuthenticationError) as no:
+            client.login(with_password.address, password)
+        assert (no.value.smtp_code, no.value.smtp_error) == (
+            550,
+            b"5.7.30 Basic authentication is not supported for Client Submission.",
+        )
+    token = _sender_token(sandbox, tenant)
+    assert _oauth_login(sandbox, with_password, token, send=True)[0] == 250

@@ -95,6 +95,7 @@ def tenant_view(sb: Sandbox, tenant_id: str) -> dict[str, Any] | None:
         "dehydrated": is_dehydrated(sb, tenant),
         "smtp_auth_disabled": bool(tenant["smtp_auth_disabled"]),
         "security_defaults_enabled": bool(tenant["security_defaults_enabled"]),
+        "basic_auth_disabled": bool(tenant["basic_auth_disabled"]),
         "banned_passwords": loads(tenant["banned_passwords"]),
         "conditional_access_policies": loads(tenant["conditional_access_policies"]),
         "subscriptions": loads(tenant["subscriptions"]),
@@ -309,6 +310,8 @@ def _update_tenant(sb: Sandbox, tenant_id: str, update: TenantUpdate) -> bool:
         columns["banned_passwords"] = dumps(sorted({t.lower() for t in update.banned_passwords}))
     if update.security_defaults_enabled is not None:
         columns["security_defaults_enabled"] = int(update.security_defaults_enabled)
+    if update.basic_auth_disabled is not None:
+        columns["basic_auth_disabled"] = int(update.basic_auth_disabled)
     if update.subscriptions is not None:
         columns["subscriptions"] = dumps(
             [subscription.model_dump(mode="json") for subscription in update.subscriptions]

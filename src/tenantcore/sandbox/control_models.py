@@ -99,6 +99,8 @@ class TenantUpdate(BaseModel):
 
     banned_passwords: BannedPasswords | None = None
     security_defaults_enabled: bool | None = None
+    # Basic authentication for SMTP AUTH off for the tenant (SMTP LOGIN/PLAIN: 550 5.7.30).
+    basic_auth_disabled: bool | None = None
     # Replaces the tenant's Conditional Access policies.
     conditional_access_policies: list[ConditionalAccessPolicyIn] | None = Field(
         default=None, max_length=195

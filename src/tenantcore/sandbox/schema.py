@@ -25,6 +25,7 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("tenant", "banned_passwords", "TEXT NOT NULL DEFAULT '[]'"),
     ("tenant", "conditional_access_policies", "TEXT NOT NULL DEFAULT '[]'"),
     ("tenant", "subscriptions", f"TEXT NOT NULL DEFAULT '{DEFAULT_SUBSCRIPTIONS_JSON}'"),
+    ("tenant", "basic_auth_disabled", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 STATEMENTS: tuple[str, ...] = (
@@ -46,6 +47,9 @@ STATEMENTS: tuple[str, ...] = (
         -- for organizations created after January 2020)
         smtp_auth_disabled INTEGER NOT NULL DEFAULT 1,
         security_defaults_enabled INTEGER NOT NULL DEFAULT 0,
+        -- Basic authentication for SMTP AUTH turned off (Microsoft's default for existing
+        -- tenants after December 2026): LOGIN/PLAIN refused with 5.7.30, XOAUTH2 unaffected
+        basic_auth_disabled INTEGER NOT NULL DEFAULT 0,
         created_at TEXT NOT NULL,
         -- commercial subscriptions, a JSON list (licensing.py): they set the tenant's
         -- external recipient rate limit

@@ -29,6 +29,9 @@ REPLY_CONDITIONAL_ACCESS = (
     "535 5.7.139 Authentication unsuccessful, the request did not meet the criteria to be"
     " authenticated successfully. Contact your administrator."
 )
+REPLY_BASIC_AUTH_DISABLED = (
+    "550 5.7.30 Basic authentication is not supported for Client Submission."
+)
 REPLY_SECURITY_DEFAULTS = (
     "535 5.7.139 Authentication unsuccessful, user is locked by your organization's security"
     " defaults policy."
@@ -98,6 +101,14 @@ def switch_block(tenant: Row, mailbox: Row) -> str | None:
     return REPLY_TENANT_SMTP_AUTH_DISABLED if tenant["smtp_auth_disabled"] else None
 
 
+def _basic_auth_disabled(sb: Sandbox, tenant_id: str) -> bool:
+    """The tenant turned Basic authentication for SMTP AUTH off (wire reference 7.2:
+    Microsoft's default for existing tenants after December 2026): every password login is
+    refused with 5.7.30 before the password is looked at; XOAUTH2 is not affected."""
+    row = sb.store.one("SELECT basic_auth_disabled FROM tenant WHERE id = ?", (tenant_id,))
+    return bool(row and row["basic_auth_disabled"])
+
+
 def authenticate(sb: Sandbox, username: str, password: str) -> AuthDecision:
     """Check a Basic (LOGIN/PLAIN) SMTP AUTH attempt against the directory.
 
@@ -109,6 +120,8 @@ def authenticate(sb: Sandbox, username: str, password: str) -> AuthDecision:
     user = find_user_by_upn(sb, username.strip())
     if user is None:
         return _failure(REPLY_AUTH_UNSUCCESSFUL)
+    if _basic_auth_disabled(sb, str(user["tenant_id"])):
+        return _failure(REPLY_BASIC_AUTH_DISABLED)
     password_ok = verify_password(password, user["password_hash"])
     mailbox = sb.store.one("SELECT * FROM mailbox WHERE user_id = ?", (user["id"],))
     if (
