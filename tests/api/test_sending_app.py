@@ -116,6 +116,8 @@ async def test_the_app_is_given_every_ready_mailbox_and_sends_with_oauth(api: Ap
         2,
     )
     assert state["token_scope"] == "https://outlook.office365.com/.default"
+    tenant = (await api.http.get(f"/v1/tenants/{tenant_id}")).json()
+    assert tenant["sending_app_status"] == "ready"
     exchange = api.context.connector.exchange
     registered = await exchange.get_service_principal(tenant_id, SENDER_APP)
     assert registered is not None
@@ -153,6 +155,7 @@ async def test_removing_the_app_takes_it_out_of_exchange(api: Api) -> None:
     busy = await _put(api.http, tenant_id, SENDER_APP)
     assert busy.status_code == 409
     await api.worker.drain()
+    assert (await api.http.get(f"/v1/tenants/{tenant_id}")).json()["sending_app_status"] is None
     gone = await api.http.get(_url(tenant_id))
     assert (gone.status_code, gone.json()["detail"]["code"]) == (404, "sending_app_not_found")
     assert await api.context.connector.exchange.get_service_principal(tenant_id, SENDER_APP) is None

@@ -71,6 +71,11 @@ class TenantOut(BaseModel):
         "tenant). Compare it with `capacity_today` in the tenant usage summary. Null when the "
         "licenses are not known.",
     )
+    sending_app_status: str | None = Field(
+        default=None,
+        description="Where the tenant's OAuth sending app stands (`pending`, `ready`, "
+        "`failed`, `removing`; details at `GET …/sending-app`); null when it has none.",
+    )
     # Live mode, before consent: where a Global Administrator grants TenantCore access.
     admin_consent_url: str | None = None
 

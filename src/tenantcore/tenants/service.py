@@ -231,6 +231,7 @@ async def describe(
             exchange_licenses=t.exchange_licenses,
             trial_only=t.trial_only,
             external_recipient_limit=external_recipient_limit(t.exchange_licenses, t.trial_only),
+            sending_app_status=t.sending_app_status,
             admin_consent_url=(
                 admin_consent_url(context, t) if t.status == TenantStatus.PENDING_CONSENT else None
             ),
