@@ -178,7 +178,12 @@ async def test_an_app_not_consented_fails_with_the_reason_and_can_be_retried(api
     # A failed app never reached Exchange: the right one may take its place ...
     assert (await _put(api.http, tenant_id, SENDER_APP)).status_code == 202
     await api.worker.drain()
-    assert (await _state(api, tenant_id))["status"] == "failed"  # ... not consented either
+    state = await _state(api, tenant_id)
+    assert state["status"] == "failed"  # ... not consented either
+    login = api.context.settings.microsoft.login_base_url.rstrip("/")
+    assert state["admin_consent_url"] == (
+        f"{login}/{tenant_id}/adminconsent?client_id={SENDER_APP}"
+    )
     await _consent(api, tenant_id)
     retried = await _put(api.http, tenant_id, SENDER_APP)
     assert (retried.status_code, retried.json()["status"], retried.json()["error"]) == (

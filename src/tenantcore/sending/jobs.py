@@ -40,8 +40,8 @@ GRANTS_PER_STEP = 50
 RETRY_AFTER_FAILURE = timedelta(minutes=5)
 NOT_CONSENTED = (
     "The app is not consented in this tenant: a Global Administrator grants it admin consent "
-    "(with the Office 365 Exchange Online application permission SMTP.SendAsApp), then PUT "
-    "the sending app again."
+    "(with the Office 365 Exchange Online application permission SMTP.SendAsApp; see "
+    "`admin_consent_url`), then PUT the sending app again."
 )
 NOT_READABLE = (
     "TenantCore may not read the tenant's service principals: its app needs the Microsoft "

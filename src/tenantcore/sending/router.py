@@ -57,10 +57,10 @@ async def set_sending_app(
 
 @router.get("", responses=responses(*AUTH_ERRORS, TenantNotFound, SendingAppNotFound))
 async def get_sending_app(
-    tenant_id: str, principal: ReadPrincipalDep, session: ReadSessionDep
+    tenant_id: str, principal: ReadPrincipalDep, session: ReadSessionDep, context: ContextDep
 ) -> SendingAppOut:
     """The sending app and how many ready mailboxes it may send as."""
-    return await service.get_app(session, principal, tenant_id)
+    return await service.get_app(context, session, principal, tenant_id)
 
 
 @router.delete(

@@ -37,6 +37,10 @@ class SendingAppOut(BaseModel):
     granted_mailboxes: int = Field(
         description="Ready mailboxes the app may send as (FullAccess in Exchange)."
     )
+    admin_consent_url: str = Field(
+        description="Where a Global Administrator of the tenant grants the app admin consent "
+        "(the app's own redirect URI receives the answer); needed before it can be registered."
+    )
     token_scope: str = Field(
         default=TOKEN_SCOPE,
         description="The scope the app asks its client-credentials token for; it logs in "

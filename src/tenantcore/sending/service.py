@@ -4,6 +4,7 @@ background step that does the Exchange work is `jobs.py`."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +25,13 @@ def _app_id(value: str) -> str:
         raise InvalidAppId from None
 
 
-async def describe(session: AsyncSession, tenant: Tenant) -> SendingAppOut:
+def admin_consent_url(context: AppContext, tenant_guid: str, app_id: str) -> str:
+    """Microsoft's admin-consent address for the app in the tenant."""
+    base = context.settings.microsoft.login_base_url.rstrip("/")
+    return f"{base}/{tenant_guid}/adminconsent?{urlencode({'client_id': app_id})}"
+
+
+async def describe(context: AppContext, session: AsyncSession, tenant: Tenant) -> SendingAppOut:
     if tenant.sending_app_id is None or tenant.sending_app_status is None:
         raise SendingAppNotFound
     ready, granted = await repository.counts(session, tenant)
@@ -36,6 +43,7 @@ async def describe(session: AsyncSession, tenant: Tenant) -> SendingAppOut:
         error=tenant.sending_app_error,
         ready_mailboxes=ready,
         granted_mailboxes=granted,
+        admin_consent_url=admin_consent_url(context, tenant.tenant_id, tenant.sending_app_id),
     )
 
 
@@ -68,11 +76,13 @@ async def set_app(
         tenant.sending_app_next_at = context.now()
         context.jobs.nudge_tenant_after_commit(session, tenant.id)
     await session.flush()
-    return await describe(session, tenant), started
+    return await describe(context, session, tenant), started
 
 
-async def get_app(session: AsyncSession, principal: Principal, tenant_id: str) -> SendingAppOut:
-    return await describe(session, await require_tenant(session, principal, tenant_id))
+async def get_app(
+    context: AppContext, session: AsyncSession, principal: Principal, tenant_id: str
+) -> SendingAppOut:
+    return await describe(context, session, await require_tenant(session, principal, tenant_id))
 
 
 async def remove_app(
@@ -88,4 +98,4 @@ async def remove_app(
         tenant.sending_app_next_at = context.now()
         context.jobs.nudge_tenant_after_commit(session, tenant.id)
     await session.flush()
-    return await describe(session, tenant)
+    return await describe(context, session, tenant)
