@@ -17,6 +17,7 @@ from tenantcore.mailboxes.models import Mailbox, MailboxStatus
 from tenantcore.tenants.models import Tenant
 from tests.api.conftest import Api
 from tests.api.mailbox_support import calls, listed, tenant_with_ready_mailboxes
+from tests.api.webhook_receiver import webhook_receiver
 
 SUBSCRIPTIONS = "graph:GET /directory/subscriptions"
 E3_100 = {
@@ -139,6 +140,33 @@ async def test_the_usage_summary_says_when_caps_exceed_the_tenant_limit(api: Api
     usage = await _usage(api, tenant_id)
     assert usage["capacity_today"] == 5_025
     assert usage["capacity_exceeds_tenant_limit"] is True
+
+
+async def test_a_check_that_first_finds_caps_over_the_limit_warns_once(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    trial = {**E3_100, "isTrial": True, "totalLicenses": 25}
+    _set_sandbox_tenant(api, tenant_id, "subscriptions", [trial])
+    async with webhook_receiver() as receiver:
+        registered = await api.http.post(
+            "/v1/webhooks",
+            json={"url": receiver.url, "events": ["tenant.capacity_exceeds_limit"]},
+        )
+        assert registered.status_code == 201, registered.text
+        await _add_capped_mailboxes(api, tenant_id, 200)  # 5,000 at 25 a day: not over
+        await _next_check(api)
+        assert receiver.received == []
+        await _add_capped_mailboxes(api, tenant_id, 1)  # 5,025: over
+        await _next_check(api)
+        await _next_check(api)  # still over: no second warning
+        events = [json.loads(item.body) for item in receiver.received]
+    [event] = events
+    assert event["type"] == "tenant.capacity_exceeds_limit"
+    assert event["data"]["tenant_id"] == tenant_id
+    assert (event["data"]["capacity_today"], event["data"]["external_recipient_limit"]) == (
+        5_025,
+        5_000,
+    )
+    assert (event["data"]["exchange_licenses"], event["data"]["trial_only"]) == (0, True)
 
 
 async def test_without_organization_read_the_limit_is_unknown(api: Api) -> None:

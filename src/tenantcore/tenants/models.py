@@ -89,6 +89,9 @@ class Tenant(Base):
     # Graph last showed them (tenants/sending_limit.py; NULL: not read, or not readable).
     exchange_licenses: Mapped[int | None]
     trial_only: Mapped[bool | None]
+    # Whether the caps of its ready mailboxes added up to more than its estimated external
+    # recipient rate limit at the last check (NULL: the limit is not known).
+    capacity_over_limit: Mapped[bool | None]
     smtp_auth_checked_at: Mapped[datetime | None]
     smtp_auth_next_check_at: Mapped[datetime | None] = mapped_column(index=True)
     # The customer's own application that sends as the mailboxes with OAuth (XOAUTH2): its

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
@@ -37,7 +38,12 @@ from tenantcore.microsoft.errors import AuthenticationFailed, Forbidden, Microso
 from tenantcore.microsoft.models import CasMailbox, ConditionalAccessPolicy
 from tenantcore.tenants.conditional_access import refuses, refusing_names
 from tenantcore.tenants.models import Tenant
-from tenantcore.tenants.sending_limit import Licenses, exchange_licenses
+from tenantcore.tenants.sending_limit import (
+    Licenses,
+    exchange_licenses,
+    external_recipient_limit,
+)
+from tenantcore.usage.reads import capacity_today
 from tenantcore.webhooks import events as webhook_events
 from tenantcore.webhooks.service import Outbox
 
@@ -147,11 +153,12 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
         row.legacy_auth_blocked_by = blocked_by
         row.exchange_licenses = None if licenses is None else licenses.exchange_licenses
         row.trial_only = None if licenses is None else licenses.trial_only
+        outbox = Outbox(session, row.account_id)
+        await _compare_capacity(session, outbox, row, now)
         row.smtp_auth_checked_at = now
         row.smtp_auth_next_check_at = now + timedelta(
             seconds=context.settings.smtp_auth_check_seconds
         )
-        outbox = Outbox(session, row.account_id)
         mailboxes = await session.scalars(
             select(Mailbox).where(
                 Mailbox.tenant_pk == tenant_pk, Mailbox.status == MailboxStatus.READY
@@ -176,6 +183,30 @@ async def check_smtp_auth(context: AppContext, tenant_pk: str) -> None:
                     outbox, mailbox, row.tenant_id, now, reason=block
                 )
             mailbox.smtp_auth_enabled = block is None
+
+
+async def _compare_capacity(
+    session: AsyncSession, outbox: Outbox, tenant: Tenant, now: datetime
+) -> None:
+    """Record whether the caps of the tenant's ready mailboxes exceed its estimated external
+    recipient rate limit; warn (log and webhook) when a check first finds they do."""
+    limit = external_recipient_limit(tenant.exchange_licenses, tenant.trial_only)
+    if limit is None:
+        tenant.capacity_over_limit = None
+        return
+    capacity = await session.run_sync(
+        lambda sync_session: capacity_today(sync_session.connection(), tenant.id)
+    )
+    over = capacity > limit
+    if over and tenant.capacity_over_limit is not True:
+        log.warning(
+            "mailbox caps exceed the tenant's external recipient limit",
+            tenant_id=tenant.tenant_id,
+            capacity=capacity,
+            limit=limit,
+        )
+        await webhook_events.capacity_exceeds_limit(outbox, tenant, capacity, limit, now)
+    tenant.capacity_over_limit = over
 
 
 async def _next_check(context: AppContext, tenant_pk: str, at: datetime) -> None:

@@ -55,6 +55,13 @@ def _totals(
     return totals
 
 
+def capacity_today(connection: Connection, tenant_pk: str) -> int:
+    """The sum of the caps that apply to the tenant's ready mailboxes (`capacity_today`)."""
+    summary = repository.summary_rows_on(connection, tenant_pk)
+    mailboxes = [_as_dict(row) for row in summary.mailboxes]
+    return _totals(mailboxes, summary.policies, "")["capacity_today"]
+
+
 def tenant_usage(connection: Connection, principal: Principal, tenant_id: str, today: str) -> bytes:
     """The `TenantUsage` document, serialized."""
     tenant_pk, tenant_guid, _ = require_tenant_row(connection, principal, tenant_id)

@@ -112,6 +112,27 @@ async def sending_app_settled(outbox: Outbox, tenant: Tenant, now: datetime) -> 
     )
 
 
+async def capacity_exceeds_limit(
+    outbox: Outbox, tenant: Tenant, capacity: int, limit: int, now: datetime
+) -> None:
+    """The caps of the tenant's ready mailboxes add up to more than its estimated external
+    recipient rate limit (tenants/sending_limit.py): its mail may be refused tenant-wide before
+    any mailbox reaches its own cap. Sent when a check first finds it so."""
+    await outbox.add(
+        EventType.TENANT_CAPACITY_EXCEEDS_LIMIT,
+        {
+            "tenant_id": tenant.tenant_id,
+            "capacity_today": capacity,
+            "external_recipient_limit": limit,
+            "exchange_licenses": tenant.exchange_licenses,
+            "trial_only": tenant.trial_only,
+            "checked_at": now,
+        },
+        event_id=new_id(),
+        created_at=now,
+    )
+
+
 def _mailbox_data(mailbox: Mailbox, tenant_guid: str) -> dict[str, Any]:
     return {
         "tenant_id": tenant_guid,

@@ -21,6 +21,7 @@ class EventType(StrEnum):
     MAILBOX_SMTP_AUTH_DISABLED = "mailbox.smtp_auth_disabled"
     TENANT_SENDING_APP_READY = "tenant.sending_app.ready"
     TENANT_SENDING_APP_FAILED = "tenant.sending_app.failed"
+    TENANT_CAPACITY_EXCEEDS_LIMIT = "tenant.capacity_exceeds_limit"
 
 
 class DeliveryStatus(StrEnum):
