@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -33,7 +33,7 @@ from starlette.routing import Route
 from tenantcore.accounts.models import ApiKey
 from tenantcore.core.db import create_engine, create_sessionmaker, sync_database_url
 from tenantcore.domains.models import Domain
-from tenantcore.enforcement.caps import effective_cap, scope_limit
+from tenantcore.enforcement.caps import Ceiling, mailbox_cap
 from tenantcore.enforcement.models import EnforcementPolicy
 from tenantcore.mailboxes.models import Mailbox
 from tenantcore.mailboxes.schemas import MailboxList, MailboxOut, UsageOut
@@ -59,7 +59,7 @@ LIST_SQL = (
 MAILBOX_SQL = (
     "SELECT m.id, m.primary_smtp, m.display_name, m.account_enabled, m.daily_send_limit, "
     "m.sends_today, m.usage_day, m.blocked_at, m.usage_synced_at, m.status, d.domain_name, "
-    "m.smtp_auth_enabled "
+    "m.smtp_auth_enabled, m.ready_at "
     "FROM mailbox m JOIN domain d ON d.id = m.domain_pk WHERE m.tenant_pk = {p} AND m.id = {p}"
 )
 USAGE_COLUMNS = (
@@ -75,13 +75,23 @@ USAGE_COLUMNS = (
     "status",
     "domain",
     "smtp_auth_enabled",
+    "ready_at",
 )
-POLICY_SQL = "SELECT scope_key, daily_send_limit FROM enforcement_policy WHERE tenant_pk = {p}"
+POLICY_SQL = (
+    "SELECT scope_key, daily_send_limit, ramp_start, ramp_daily_increase "
+    "FROM enforcement_policy WHERE tenant_pk = {p}"
+)
 
 
-def _usage(mailbox: Any, policies: dict[str, int], today: str) -> dict[str, Any]:
+def _usage(mailbox: Any, policies: dict[str, Ceiling], today: str) -> dict[str, Any]:
     """The usage numbers, by the same rule as TenantCore (enforcement/caps.py)."""
-    effective = effective_cap(mailbox["daily_send_limit"], scope_limit(mailbox["domain"], policies))
+    effective = mailbox_cap(
+        mailbox["daily_send_limit"],
+        mailbox["domain"],
+        _timestamp(mailbox["ready_at"]),
+        policies,
+        date.fromisoformat(today),
+    )
     applicable = effective if effective is not None else mailbox["daily_send_limit"]
     sends = mailbox["sends_today"] if mailbox["usage_day"] in (None, today) else 0
     return {
@@ -161,7 +171,10 @@ def floor_app(database_url: str) -> Starlette:
         if found is None:
             return Response(b'{"detail":{"code":"mailbox_not_found"}}', 404)
         names = USAGE_COLUMNS
-        policies = dict(connection.execute(policy_sql, (tenant[0],)).fetchall())
+        policies = {
+            scope: Ceiling(*columns)
+            for scope, *columns in connection.execute(policy_sql, (tenant[0],)).fetchall()
+        }
         today = datetime.now(UTC).date().isoformat()
         body = _usage(dict(zip(names, found, strict=True)), policies, today)
         return Response(orjson.dumps(body, option=JSON_OPTIONS), media_type="application/json")
@@ -301,8 +314,13 @@ def textbook_app(database_url: str) -> FastAPI:
             "status": mailbox.status,
             "domain": domain.domain_name,
             "smtp_auth_enabled": mailbox.smtp_auth_enabled,
+            "ready_at": mailbox.ready_at,
         }
-        numbers = _usage(row, {p.scope_key: p.daily_send_limit for p in policies}, today)
+        ceilings = {
+            p.scope_key: Ceiling(p.daily_send_limit, p.ramp_start, p.ramp_daily_increase)
+            for p in policies
+        }
+        numbers = _usage(row, ceilings, today)
         return UsageOut(
             **{
                 **numbers,

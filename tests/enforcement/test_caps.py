@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from tenantcore.enforcement.caps import (
     CapGroup,
+    Ceiling,
     EnforcedMailbox,
     cap_from_name,
     cap_groups,
     effective_cap,
+    mailbox_cap,
     scope_limit,
 )
 
+TODAY = date(2026, 11, 25)
+
 
 def test_domain_policy_wins_over_tenant_wide() -> None:
-    policies = {"*": 20, "a.com": 10}
-    assert scope_limit("a.com", policies) == 10
-    assert scope_limit("b.com", policies) == 20
-    assert scope_limit("b.com", {"a.com": 10}) is None
+    policies = {"*": Ceiling(20), "a.com": Ceiling(10)}
+    assert scope_limit("a.com", policies) == Ceiling(10)
+    assert scope_limit("b.com", policies) == Ceiling(20)
+    assert scope_limit("b.com", {"a.com": Ceiling(10)}) is None
 
 
 def test_own_limit_never_above_the_ceiling() -> None:
@@ -34,7 +40,7 @@ def test_one_group_per_distinct_cap_lowest_first() -> None:
         EnforcedMailbox("d@b.com", "b.com", None),
         EnforcedMailbox("e@c.com", "c.com", 3),
     ]
-    groups = cap_groups(mailboxes, {"a.com": 10, "b.com": 25})
+    groups = cap_groups(mailboxes, {"a.com": Ceiling(10), "b.com": Ceiling(25)}, TODAY)
     assert groups == [
         CapGroup(5, ("b@a.com", "c@b.com")),
         CapGroup(10, ("a@a.com",)),
@@ -52,3 +58,47 @@ def test_only_tenantcore_names_parse_as_caps() -> None:
     assert cap_from_name("TenantCore cap x") is None
     assert cap_from_name("Default") is None
     assert cap_from_name("Contoso outbound") is None
+
+
+def _ready(day: int, hour: int = 23) -> datetime:
+    return datetime(2026, 11, day, hour, 59, tzinfo=UTC)
+
+
+def test_a_ramp_starts_on_the_ready_day_and_rises_each_utc_day_to_the_limit() -> None:
+    ramp = Ceiling(20, ramp_start=5, ramp_daily_increase=4)
+    # Ready late on the 21st: the 21st is day 0, whatever the hour.
+    assert [ramp.on(date(2026, 11, day), _ready(21)) for day in range(21, 28)] == [
+        5,
+        9,
+        13,
+        17,
+        20,
+        20,
+        20,
+    ]
+    assert ramp.on(TODAY, None) == 5  # not ready yet: at the start
+    assert ramp.on(date(2026, 11, 20), _ready(21)) == 5  # never below the start
+    assert Ceiling(20).on(TODAY, _ready(25)) == 20  # no ramp: the limit from the first day
+
+
+def test_a_ramped_mailbox_keeps_its_own_lower_limit() -> None:
+    policies = {"a.com": Ceiling(25, ramp_start=3, ramp_daily_increase=3)}
+    assert mailbox_cap(None, "a.com", _ready(24), policies, TODAY) == 6
+    assert mailbox_cap(4, "a.com", _ready(24), policies, TODAY) == 4
+    assert mailbox_cap(10, "a.com", _ready(1), policies, TODAY) == 10
+    assert mailbox_cap(10, "b.com", _ready(24), policies, TODAY) is None
+
+
+def test_ramped_mailboxes_group_by_the_day_s_cap() -> None:
+    mailboxes = [
+        EnforcedMailbox("new@a.com", "a.com", None, _ready(25, 8)),
+        EnforcedMailbox("day2@a.com", "a.com", None, _ready(23)),
+        EnforcedMailbox("old@a.com", "a.com", None, _ready(1)),
+        EnforcedMailbox("b@b.com", "b.com", None, _ready(25)),
+    ]
+    policies = {"a.com": Ceiling(15, 5, 5), "*": Ceiling(10)}
+    assert cap_groups(mailboxes, policies, TODAY) == [
+        CapGroup(5, ("new@a.com",)),
+        CapGroup(10, ("b@b.com",)),
+        CapGroup(15, ("day2@a.com", "old@a.com")),
+    ]

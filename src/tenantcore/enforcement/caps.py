@@ -2,7 +2,9 @@
 
 A mailbox is enforced when a policy covers its domain; a domain policy wins over the
 tenant-wide one. Its effective cap is its own `daily_send_limit` when set, never above the
-policy's limit (the scope's ceiling), else the policy's. Exchange gets one outbound spam policy
+scope's ceiling, else the ceiling. The ceiling is the policy's limit, or, under a policy with a
+ramp, what the ramp allows the mailbox on the day: `start` on the UTC day it became ready, then
+`daily_increase` more each day, up to the policy's limit. Exchange gets one outbound spam policy
 per distinct effective cap in the tenant (at most 25: caps are 1-25), each with a rule naming
 the mailboxes at that cap.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
 
@@ -19,10 +22,32 @@ CAP_NAME_PREFIX = "TenantCore cap "
 
 
 @dataclass(frozen=True)
+class Ceiling:
+    """A policy's cap for the mailboxes of its scope: `limit`, or a ramp up to it."""
+
+    limit: int
+    ramp_start: int | None = None
+    ramp_daily_increase: int | None = None
+
+    @property
+    def ramps(self) -> bool:
+        return self.ramp_start is not None and self.ramp_daily_increase is not None
+
+    def on(self, today: date, ready_at: datetime | None) -> int:
+        """The ceiling on `today` for a mailbox that became ready at `ready_at` (None: not
+        ready yet, so at the ramp's start)."""
+        if self.ramp_start is None or self.ramp_daily_increase is None:
+            return self.limit
+        age = 0 if ready_at is None else max((today - ready_at.date()).days, 0)
+        return min(self.limit, self.ramp_start + self.ramp_daily_increase * age)
+
+
+@dataclass(frozen=True)
 class EnforcedMailbox:
     address: str
     domain: str
     own_limit: int | None
+    ready_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -37,8 +62,8 @@ class CapGroup:
         return f"{CAP_NAME_PREFIX}{self.cap}"
 
 
-def scope_limit(domain: str, policies: Mapping[str, int]) -> int | None:
-    """The ceiling covering `domain`: its own policy, else the tenant-wide one, else None."""
+def scope_limit(domain: str, policies: Mapping[str, Ceiling]) -> Ceiling | None:
+    """The ceiling covering `domain`: its own policy's, else the tenant-wide one's, else None."""
     if domain in policies:
         return policies[domain]
     return policies.get(TENANT_WIDE_SCOPE)
@@ -50,11 +75,26 @@ def effective_cap(own_limit: int | None, ceiling: int | None) -> int | None:
     return ceiling if own_limit is None else min(own_limit, ceiling)
 
 
-def cap_groups(mailboxes: Iterable[EnforcedMailbox], policies: Mapping[str, int]) -> list[CapGroup]:
-    """The caps Exchange must hold, lowest first; senders sorted for stable comparisons."""
+def mailbox_cap(
+    own_limit: int | None,
+    domain: str,
+    ready_at: datetime | None,
+    policies: Mapping[str, Ceiling],
+    today: date,
+) -> int | None:
+    """The mailbox's effective cap on `today`, or None when no policy covers its domain."""
+    ceiling = scope_limit(domain, policies)
+    return effective_cap(own_limit, None if ceiling is None else ceiling.on(today, ready_at))
+
+
+def cap_groups(
+    mailboxes: Iterable[EnforcedMailbox], policies: Mapping[str, Ceiling], today: date
+) -> list[CapGroup]:
+    """The caps Exchange must hold on `today`, lowest first; senders sorted for stable
+    comparisons."""
     by_cap: defaultdict[int, list[str]] = defaultdict(list)
     for mailbox in mailboxes:
-        cap = effective_cap(mailbox.own_limit, scope_limit(mailbox.domain, policies))
+        cap = mailbox_cap(mailbox.own_limit, mailbox.domain, mailbox.ready_at, policies, today)
         if cap is not None:
             by_cap[cap].append(mailbox.address.lower())
     return [CapGroup(cap, tuple(sorted(senders))) for cap, senders in sorted(by_cap.items())]

@@ -10,6 +10,11 @@ class InvalidSendLimit(AppError):
     default_message = "daily_send_limit must be a whole number between 1 and 25."
 
 
+class InvalidRamp(AppError):
+    code = "invalid_ramp"
+    default_message = "ramp.start must be below daily_send_limit."
+
+
 class PolicyNotFound(AppError):
     status = 404
     code = "policy_not_found"

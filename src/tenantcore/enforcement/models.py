@@ -25,6 +25,13 @@ class EnforcementAction(StrEnum):
     UNBLOCKED = "unblocked"
 
 
+RAMP_CHECK = (
+    "(ramp_start IS NULL AND ramp_daily_increase IS NULL) OR "
+    f"(ramp_start BETWEEN {DAILY_SEND_LIMIT_MIN} AND {DAILY_SEND_LIMIT_MAX} "
+    f"AND ramp_daily_increase BETWEEN {DAILY_SEND_LIMIT_MIN} AND {DAILY_SEND_LIMIT_MAX})"
+)
+
+
 class EnforcementPolicy(Base):
     """One policy per scope: a domain, or the whole tenant (`scope_key` "*", no domain).
 
@@ -45,6 +52,7 @@ class EnforcementPolicy(Base):
             name="scope_matches_domain",
         ),
         check_in("provisioning_status", PolicyProvisioningStatus),
+        CheckConstraint(RAMP_CHECK, name="ramp"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -56,6 +64,10 @@ class EnforcementPolicy(Base):
     # The domain name, or "*" for tenant-wide.
     scope_key: Mapped[str] = mapped_column(String(253))
     daily_send_limit: Mapped[int]
+    # A ramp (both set, or neither): a mailbox's ceiling is `ramp_start` on the UTC day it
+    # became ready and `ramp_daily_increase` more each day after, up to `daily_send_limit`.
+    ramp_start: Mapped[int | None]
+    ramp_daily_increase: Mapped[int | None]
     provisioning_status: Mapped[str] = mapped_column(
         String(32), default=PolicyProvisioningStatus.PENDING
     )

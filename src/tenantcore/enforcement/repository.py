@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
@@ -11,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.core.reads import AnyRow, as_stored
 from tenantcore.domains.models import Domain
+from tenantcore.enforcement.caps import Ceiling, EnforcedMailbox
 from tenantcore.enforcement.models import (
+    TENANT_WIDE_SCOPE,
     EnforcementEvent,
     EnforcementPolicy,
     PolicyProvisioningStatus,
@@ -38,16 +41,42 @@ async def policies_of(session: AsyncSession, tenant_pk: str) -> list[Enforcement
     return list(result.scalars())
 
 
-async def enforceable_mailboxes(
-    session: AsyncSession, tenant_pk: str
-) -> list[tuple[str, str, int | None]]:
-    """(address, domain, own limit) of the tenant's mailboxes that exist in Exchange."""
+# A policy's columns that make its `Ceiling`, and their names in read rows that carry the
+# policies of a mailbox's domain and of its tenant side by side.
+POLICY_COLUMNS = ("daily_send_limit", "ramp_start", "ramp_daily_increase")
+POLICY_FIELDS = tuple(
+    f"{scope}_{column}" for scope in ("domain", "tenant") for column in POLICY_COLUMNS
+)
+
+
+def row_ceilings(row: dict[str, Any], domain: str) -> dict[str, Ceiling]:
+    """The ceilings of a read row's `POLICY_FIELDS`, by scope key (`domain` and "*")."""
+    found: dict[str, Ceiling] = {}
+    for scope_name, scope_key in (("domain", domain), ("tenant", TENANT_WIDE_SCOPE)):
+        limit, start, increase = (row[f"{scope_name}_{column}"] for column in POLICY_COLUMNS)
+        if limit is not None:
+            found[scope_key] = Ceiling(limit, start, increase)
+    return found
+
+
+def ceilings(policies: Iterable[EnforcementPolicy]) -> dict[str, Ceiling]:
+    """The policies' ceilings by scope key."""
+    return {
+        policy.scope_key: Ceiling(
+            policy.daily_send_limit, policy.ramp_start, policy.ramp_daily_increase
+        )
+        for policy in policies
+    }
+
+
+async def enforceable_mailboxes(session: AsyncSession, tenant_pk: str) -> list[EnforcedMailbox]:
+    """The tenant's mailboxes that exist in Exchange."""
     result = await session.execute(
-        select(Mailbox.primary_smtp, Domain.domain_name, Mailbox.daily_send_limit)
+        select(Mailbox.primary_smtp, Domain.domain_name, Mailbox.daily_send_limit, Mailbox.ready_at)
         .join(Domain, Domain.id == Mailbox.domain_pk)
         .where(Mailbox.tenant_pk == tenant_pk, Mailbox.status == MailboxStatus.READY)
     )
-    return [(str(a), str(d), limit) for a, d, limit in result.all()]
+    return [EnforcedMailbox(str(a), str(d), own, ready) for a, d, own, ready in result.all()]
 
 
 async def mark_pending(session: AsyncSession, tenant_pk: str) -> None:

@@ -11,8 +11,14 @@ from tenantcore.core.deps import ContextDep, ReaderDep, ReadPrincipalDep
 from tenantcore.core.errors import responses
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.enforcement import reads, service
-from tenantcore.enforcement.errors import InvalidEventFilter, InvalidSendLimit, PolicyNotFound
+from tenantcore.enforcement.errors import (
+    InvalidEventFilter,
+    InvalidRamp,
+    InvalidSendLimit,
+    PolicyNotFound,
+)
 from tenantcore.enforcement.schemas import EventPage, PolicyResponse, PolicySet
+from tenantcore.enforcement.service import KEEP_RAMP
 from tenantcore.mailboxes.errors import MailboxNotFound
 from tenantcore.tenants.errors import ExchangeBootstrapNotReady, TenantNotFound
 
@@ -24,6 +30,7 @@ router = APIRouter(tags=["Enforcement"])
     responses=responses(
         *WRITE_AUTH_ERRORS,
         InvalidSendLimit,
+        InvalidRamp,
         TenantNotFound,
         DomainNotFound,
         ExchangeBootstrapNotReady,
@@ -40,6 +47,7 @@ async def set_enforcement(
         tenant_id,
         daily_send_limit=body.daily_send_limit,
         domain_scope=body.domain_scope,
+        ramp=body.ramp if "ramp" in body.model_fields_set else KEEP_RAMP,
     )
 
 

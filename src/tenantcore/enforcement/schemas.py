@@ -10,6 +10,28 @@ from pydantic import BaseModel, ConfigDict, Field
 from tenantcore.core.openapi import accepts
 
 
+class Ramp(BaseModel):
+    """How a policy raises new mailboxes to its limit (beyond the seed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: int = Field(
+        ge=1,
+        le=25,
+        description="The ceiling on the UTC day a mailbox becomes ready; below the policy's "
+        "daily_send_limit.",
+    )
+    daily_increase: int = Field(
+        ge=1, le=25, description="Added to the ceiling on each later UTC day, up to the limit."
+    )
+
+
+class RampOut(Ramp):
+    full_after_days: int = Field(
+        description="Days after becoming ready at which a mailbox reaches the policy's limit."
+    )
+
+
 class PolicySet(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["daily_send_limit"]})
 
@@ -24,6 +46,13 @@ class PolicySet(BaseModel):
         default=None,
         description="A registered domain of the tenant; omitted or null: the whole tenant.",
     )
+    ramp: Ramp | None = Field(
+        default=None,
+        description="Beyond the seed: raise each mailbox of the scope to the limit gradually, "
+        "from `start` on the UTC day it becomes ready by `daily_increase` a day (its own "
+        "daily_send_limit still applies when lower). Exchange's caps follow at each UTC "
+        "midnight. Omitted: the saved ramp stays; null: no ramp.",
+    )
 
 
 class PolicyOut(BaseModel):
@@ -32,6 +61,7 @@ class PolicyOut(BaseModel):
     daily_send_limit: int
     domain_scope: str | None
     scope_label: str
+    ramp: RampOut | None = Field(description="Beyond the seed: the ramp, if any.")
     provisioning_status: str
     provisioning_error: str | None
     provisioned_at: datetime | None

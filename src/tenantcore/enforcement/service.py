@@ -7,8 +7,10 @@ database transaction, then records the outcome. If Microsoft is unavailable the 
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy import select
@@ -21,14 +23,14 @@ from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.models import Domain
 from tenantcore.domains.names import lookup_name
 from tenantcore.enforcement import exchange_sync, repository
-from tenantcore.enforcement.caps import EnforcedMailbox, cap_groups, scope_limit
-from tenantcore.enforcement.errors import InvalidSendLimit, PolicyNotFound
+from tenantcore.enforcement.caps import cap_groups, scope_limit
+from tenantcore.enforcement.errors import InvalidRamp, InvalidSendLimit, PolicyNotFound
 from tenantcore.enforcement.models import (
     TENANT_WIDE_SCOPE,
     EnforcementPolicy,
     PolicyProvisioningStatus,
 )
-from tenantcore.enforcement.schemas import PolicyOut, PolicyResponse
+from tenantcore.enforcement.schemas import PolicyOut, PolicyResponse, Ramp, RampOut
 from tenantcore.mailboxes.models import DAILY_SEND_LIMIT_MAX, DAILY_SEND_LIMIT_MIN
 from tenantcore.microsoft.errors import MicrosoftError, Throttled, Transient
 from tenantcore.tenants.errors import ExchangeBootstrapNotReady
@@ -37,6 +39,14 @@ from tenantcore.tenants.service import require_tenant
 
 log = structlog.get_logger(__name__)
 RETRY_DELAY = timedelta(seconds=30)
+
+
+class _Keep(Enum):
+    RAMP = "keep"
+
+
+# `set_policy(ramp=KEEP_RAMP)`: the request left the ramp out, so the saved one stays.
+KEEP_RAMP = _Keep.RAMP
 
 
 def validate_limit(value: object) -> int:
@@ -77,6 +87,7 @@ async def set_policy(
     *,
     daily_send_limit: object,
     domain_scope: str | None,
+    ramp: Ramp | Literal[_Keep.RAMP] | None = KEEP_RAMP,
 ) -> PolicyResponse:
     limit = validate_limit(daily_send_limit)
     async with unit_of_work(context.sessionmaker) as session:
@@ -96,6 +107,14 @@ async def set_policy(
             )
             session.add(policy)
         policy.daily_send_limit = limit
+        if ramp is not KEEP_RAMP:
+            policy.ramp_start = None if ramp is None else ramp.start
+            policy.ramp_daily_increase = None if ramp is None else ramp.daily_increase
+        if policy.ramp_start is not None and policy.ramp_start >= limit:
+            raise InvalidRamp(
+                f"ramp.start ({policy.ramp_start}) must be below daily_send_limit ({limit}); "
+                "send a lower start, or ramp: null for none."
+            )
         policy.updated_at = now
         await repository.mark_pending(session, tenant.id)
         tenant_pk = tenant.id
@@ -120,8 +139,7 @@ async def provision_tenant(context: AppContext, tenant_pk: str) -> None:
             return
         policies = await repository.policies_of(session, tenant_pk)
         mailboxes = await repository.enforceable_mailboxes(session, tenant_pk)
-    limits = {p.scope_key: p.daily_send_limit for p in policies}
-    caps = cap_groups((EnforcedMailbox(a, d, own) for a, d, own in mailboxes), limits)
+    caps = cap_groups(mailboxes, repository.ceilings(policies), context.now().date())
     initial = tenant.tenant_domain or tenant.default_domain or ""
     switches = [exchange_sync.switch_for(p.scope_key, initial) for p in policies]
     status, error, retry_at = PolicyProvisioningStatus.PROVISIONED, None, None
@@ -152,6 +170,14 @@ async def provision_due_tenants(context: AppContext, limit: int = 20) -> int:
     return len(due)
 
 
+def _ramp_out(policy: EnforcementPolicy) -> RampOut | None:
+    start, increase = policy.ramp_start, policy.ramp_daily_increase
+    if start is None or increase is None:
+        return None
+    days = math.ceil(max(policy.daily_send_limit - start, 0) / increase)
+    return RampOut(start=start, daily_increase=increase, full_after_days=days)
+
+
 async def describe(
     context: AppContext,
     principal: Principal,
@@ -170,12 +196,12 @@ async def describe(
             raise PolicyNotFound
         policies = await repository.policies_of(session, tenant.id)
         mailboxes = await repository.enforceable_mailboxes(session, tenant.id)
-    limits = {p.scope_key: p.daily_send_limit for p in policies}
+    limits = repository.ceilings(policies)
     in_scope = [
         m
         for m in mailboxes
-        if (m[1] == scope_key if scope_key != TENANT_WIDE_SCOPE else m[1] not in limits)
-        and scope_limit(m[1], limits) is not None
+        if (m.domain == scope_key if scope_key != TENANT_WIDE_SCOPE else m.domain not in limits)
+        and scope_limit(m.domain, limits) is not None
     ]
     # The last time TenantCore itself may have changed this tenant's enforcement in Exchange.
     changes = [tenant.last_sync_at]
@@ -206,6 +232,7 @@ async def describe(
             daily_send_limit=policy.daily_send_limit,
             domain_scope=domain_value,
             scope_label=label,
+            ramp=_ramp_out(policy),
             provisioning_status=policy.provisioning_status,
             provisioning_error=policy.provisioning_error,
             provisioned_at=policy.provisioned_at,

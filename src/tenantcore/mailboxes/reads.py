@@ -8,6 +8,7 @@ them; the API tests compare the documents with those models.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -20,8 +21,8 @@ from tenantcore.core.errors import InvalidRequest
 from tenantcore.core.reads import JSON_OPTIONS
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.names import lookup_name
-from tenantcore.enforcement.caps import effective_cap, scope_limit
-from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
+from tenantcore.enforcement.caps import mailbox_cap
+from tenantcore.enforcement.repository import row_ceilings
 from tenantcore.mailboxes import repository
 from tenantcore.mailboxes.errors import MailboxNotFound
 from tenantcore.mailboxes.models import MailboxStatus
@@ -105,7 +106,7 @@ def _percent(sends: int, cap: int) -> float:
 
 
 def _usage_source(
-    connection: Connection, principal: Principal, tenant_id: str, mailbox_id: str
+    connection: Connection, principal: Principal, tenant_id: str, mailbox_id: str, today: str
 ) -> dict[str, Any]:
     """The mailbox's `USAGE_FIELDS` and `effective` (its enforced cap, see `UsageOut`), or
     `tenant_not_found` / `mailbox_not_found`."""
@@ -117,15 +118,13 @@ def _usage_source(
         raise MailboxNotFound
     mailbox = dict(zip(repository.USAGE_FIELDS, row, strict=True))
     domain = mailbox["domain_name"]
-    policies = {
-        scope: limit
-        for scope, limit in (
-            (domain, mailbox["domain_ceiling"]),
-            (TENANT_WIDE_SCOPE, mailbox["tenant_ceiling"]),
-        )
-        if limit is not None
-    }
-    mailbox["effective"] = effective_cap(mailbox["daily_send_limit"], scope_limit(domain, policies))
+    mailbox["effective"] = mailbox_cap(
+        mailbox["daily_send_limit"],
+        domain,
+        mailbox["ready_at"],
+        row_ceilings(mailbox, domain),
+        date.fromisoformat(today),
+    )
     return mailbox
 
 
@@ -135,7 +134,7 @@ def mailbox_usage(
     """The `UsageOut` document, serialized: today's numbers from the mailbox row (filled by the
     usage sync) measured against the cap that applies — the enforced one, else the mailbox's
     own; with none, remaining and utilization are null."""
-    mailbox = _usage_source(connection, principal, tenant_id, mailbox_id)
+    mailbox = _usage_source(connection, principal, tenant_id, mailbox_id, today)
     own_limit = mailbox["daily_send_limit"]
     effective = mailbox["effective"]
     applicable = effective if effective is not None else own_limit
@@ -172,7 +171,7 @@ def mailbox_usage_history(
     """The `UsageHistory` document, serialized: the kept days in the range, then the day the
     usage sync is still counting (from the mailbox row), if it falls in the range."""
     from_day, to_day = history_range(first, last, today)
-    mailbox = _usage_source(connection, principal, tenant_id, mailbox_id)
+    mailbox = _usage_source(connection, principal, tenant_id, mailbox_id, today)
     days: list[dict[str, Any]] = []
     for row in repository.history_rows_on(connection, mailbox_id, from_day, to_day):
         day = dict(zip(repository.HISTORY_FIELDS, row, strict=True))

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, literal, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from tenantcore.core.reads import AnyRow, as_stored
 from tenantcore.domains.models import Domain
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementPolicy
+from tenantcore.enforcement.repository import POLICY_COLUMNS, POLICY_FIELDS
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus, MailboxUsageDay
 from tenantcore.tenants.models import Tenant
 
@@ -117,7 +119,8 @@ def domain_exists_on(connection: Connection, tenant_pk: str, domain_name: str) -
     return found is not None
 
 
-# The columns of the usage response's source, in `USAGE_FIELDS` order.
+# The columns of the usage response's source, in `USAGE_FIELDS` order: the mailbox's, then
+# the limit and ramp of the policies of its domain and of its tenant (None where none).
 USAGE_FIELDS = (
     "id",
     "primary_smtp",
@@ -130,32 +133,38 @@ USAGE_FIELDS = (
     "usage_synced_at",
     "status",
     "smtp_auth_enabled",
+    "ready_at",
     "domain_name",
-    "domain_ceiling",
-    "tenant_ceiling",
+    *POLICY_FIELDS,
 )
-
-
-def _ceiling(scope: ColumnElement[str]) -> ColumnElement[int | None]:
-    """The daily limit of the tenant's enforcement policy for `scope`, if it has one."""
-    return (
-        select(EnforcementPolicy.daily_send_limit)
-        .where(
-            EnforcementPolicy.tenant_pk == Mailbox.tenant_pk, EnforcementPolicy.scope_key == scope
-        )
-        .scalar_subquery()
-    )
-
-
+_DOMAIN_POLICY = aliased(EnforcementPolicy)
+_TENANT_POLICY = aliased(EnforcementPolicy)
 _USAGE = (
     select(
-        *(getattr(Mailbox, name) for name in USAGE_FIELDS[:-3]),
+        *(getattr(Mailbox, name) for name in USAGE_FIELDS[: -1 - len(POLICY_FIELDS)]),
         Domain.domain_name,
-        _ceiling(Domain.domain_name.expression),
-        _ceiling(literal(TENANT_WIDE_SCOPE)),
+        *(
+            getattr(policy, column)
+            for policy in (_DOMAIN_POLICY, _TENANT_POLICY)
+            for column in POLICY_COLUMNS
+        ),
     )
     .join(Domain, Domain.id == Mailbox.domain_pk)
     .join(Tenant, Tenant.id == Mailbox.tenant_pk)
+    .outerjoin(
+        _DOMAIN_POLICY,
+        and_(
+            _DOMAIN_POLICY.tenant_pk == Mailbox.tenant_pk,
+            _DOMAIN_POLICY.scope_key == Domain.domain_name,
+        ),
+    )
+    .outerjoin(
+        _TENANT_POLICY,
+        and_(
+            _TENANT_POLICY.tenant_pk == Mailbox.tenant_pk,
+            _TENANT_POLICY.scope_key == TENANT_WIDE_SCOPE,
+        ),
+    )
     .where(*_CALLERS_TENANT, Mailbox.id == bindparam("mailbox_id"))
 )
 
@@ -163,8 +172,8 @@ _USAGE = (
 def usage_row_on(
     connection: Connection, account_id: str, tenant_guid: str, mailbox_id: str
 ) -> AnyRow | None:
-    """The mailbox's `USAGE_FIELDS` (with the ceilings of the policies of its domain and of
-    its tenant), or None when the account's tenant has no such mailbox or there is no such
+    """The mailbox's `USAGE_FIELDS` (with the policies of its domain and of its tenant), or
+    None when the account's tenant has no such mailbox or there is no such
     tenant."""
     return connection.execute(
         _USAGE, {"tenant_guid": tenant_guid, "account_id": account_id, "mailbox_id": mailbox_id}

@@ -184,7 +184,8 @@ class UsageOut(BaseModel):
     # Beyond the seed:
     effective_send_limit: int | None = Field(
         description="The cap Exchange enforces today: the mailbox's own cap, never above the "
-        "covering mailbox-limits policy's, else the policy's. Null when no policy covers the "
+        "covering mailbox-limits policy's (under a ramp, what the ramp allows today), else the "
+        "policy's. Null when no policy covers the "
         "mailbox's domain (its own cap, if any, is stored but not enforced)."
     )
     usage_synced_at: datetime | None = Field(

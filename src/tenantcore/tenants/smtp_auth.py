@@ -195,7 +195,9 @@ async def _compare_capacity(
         tenant.capacity_over_limit = None
         return
     capacity = await session.run_sync(
-        lambda sync_session: capacity_today(sync_session.connection(), tenant.id)
+        lambda sync_session: capacity_today(
+            sync_session.connection(), tenant.id, now.date().isoformat()
+        )
     )
     over = capacity > limit
     if over and tenant.capacity_over_limit is not True:

@@ -4,6 +4,7 @@ today, in all and per domain, from the numbers the usage sync keeps on each mail
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 import orjson
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Connection
 from tenantcore.accounts.service import Principal
 from tenantcore.core.dayrange import history_range
 from tenantcore.core.reads import JSON_OPTIONS, AnyRow
-from tenantcore.enforcement.caps import effective_cap, scope_limit
+from tenantcore.enforcement.caps import Ceiling, mailbox_cap, scope_limit
 from tenantcore.mailboxes.models import MailboxStatus
 from tenantcore.mailboxes.reads import todays_count
 from tenantcore.tenants.sending_limit import external_recipient_limit
@@ -21,7 +22,7 @@ from tenantcore.usage import repository
 
 
 def _totals(
-    mailboxes: Iterable[dict[str, Any]], policies: Mapping[str, int], today: str
+    mailboxes: Iterable[dict[str, Any]], policies: Mapping[str, Ceiling], today: str
 ) -> dict[str, int]:
     totals = dict.fromkeys(
         (
@@ -44,7 +45,9 @@ def _totals(
             continue
         totals["ready_count"] += 1
         own = mailbox["daily_send_limit"]
-        effective = effective_cap(own, scope_limit(mailbox["domain_name"], policies))
+        effective = mailbox_cap(
+            own, mailbox["domain_name"], mailbox["ready_at"], policies, date.fromisoformat(today)
+        )
         totals["enforced_count"] += effective is not None
         applicable = effective if effective is not None else own
         if applicable is None:
@@ -55,11 +58,11 @@ def _totals(
     return totals
 
 
-def capacity_today(connection: Connection, tenant_pk: str) -> int:
+def capacity_today(connection: Connection, tenant_pk: str, today: str) -> int:
     """The sum of the caps that apply to the tenant's ready mailboxes (`capacity_today`)."""
     summary = repository.summary_rows_on(connection, tenant_pk)
     mailboxes = [_as_dict(row) for row in summary.mailboxes]
-    return _totals(mailboxes, summary.policies, "")["capacity_today"]
+    return _totals(mailboxes, summary.policies, today)["capacity_today"]
 
 
 def tenant_usage(connection: Connection, principal: Principal, tenant_id: str, today: str) -> bytes:
@@ -86,7 +89,7 @@ def tenant_usage(connection: Connection, principal: Principal, tenant_id: str, t
             "domains": [
                 {
                     "domain_name": domain,
-                    "policy_limit": scope_limit(domain, policies),
+                    "policy_limit": _limit_of(scope_limit(domain, policies)),
                     **_totals(members, policies, today),
                 }
                 for domain, members in sorted(per_domain.items())
@@ -94,6 +97,10 @@ def tenant_usage(connection: Connection, principal: Principal, tenant_id: str, t
         },
         option=JSON_OPTIONS,
     )
+
+
+def _limit_of(ceiling: Ceiling | None) -> int | None:
+    return None if ceiling is None else ceiling.limit
 
 
 def _as_dict(row: AnyRow) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.core.reads import AnyRow, as_stored
 from tenantcore.domains.models import Domain
+from tenantcore.enforcement.caps import Ceiling
 from tenantcore.enforcement.models import EnforcementPolicy
+from tenantcore.enforcement.repository import POLICY_COLUMNS
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus, MailboxUsageDay
 from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
 
@@ -43,6 +45,7 @@ class SyncedMailbox(NamedTuple):
     sends_today: int
     usage_day: str | None
     blocked_at: datetime | None
+    ready_at: datetime | None
 
 
 _SYNCED = (
@@ -54,6 +57,7 @@ _SYNCED = (
         Mailbox.sends_today,
         Mailbox.usage_day,
         Mailbox.blocked_at,
+        Mailbox.ready_at,
     )
     .join(Domain, Domain.id == Mailbox.domain_pk)
     .where(Mailbox.tenant_pk == bindparam("tenant_pk"), Mailbox.status == MailboxStatus.READY)
@@ -131,6 +135,7 @@ SUMMARY_MAILBOX_FIELDS = (
     "usage_day",
     "blocked",
     "smtp_auth_enabled",
+    "ready_at",
 )
 _SUMMARY_MAILBOXES = (
     select(
@@ -141,6 +146,7 @@ _SUMMARY_MAILBOXES = (
         Mailbox.usage_day,
         Mailbox.blocked_at.is_not(None),
         Mailbox.smtp_auth_enabled,
+        Mailbox.ready_at,
     )
     .join(Domain, Domain.id == Mailbox.domain_pk)
     .where(Mailbox.tenant_pk == bindparam("tenant_pk"))
@@ -150,15 +156,15 @@ _SUMMARY_DOMAINS = (
     .where(Domain.tenant_pk == bindparam("tenant_pk"))
     .order_by(Domain.domain_name)
 )
-_SUMMARY_POLICIES = select(EnforcementPolicy.scope_key, EnforcementPolicy.daily_send_limit).where(
-    EnforcementPolicy.tenant_pk == bindparam("tenant_pk")
-)
+_SUMMARY_POLICIES = select(
+    EnforcementPolicy.scope_key, *(getattr(EnforcementPolicy, name) for name in POLICY_COLUMNS)
+).where(EnforcementPolicy.tenant_pk == bindparam("tenant_pk"))
 
 
 @dataclass(frozen=True)
 class SummaryRows:
     """What the tenant usage summary is made of: the tenant's last sync time and licenses,
-    its domain names (sorted), mailboxes (`SUMMARY_MAILBOX_FIELDS`) and policy limits by
+    its domain names (sorted), mailboxes (`SUMMARY_MAILBOX_FIELDS`) and policy ceilings by
     scope key."""
 
     synced_at: datetime | None
@@ -166,7 +172,7 @@ class SummaryRows:
     trial_only: bool | None
     domains: list[str]
     mailboxes: Sequence[AnyRow]
-    policies: dict[str, int]
+    policies: dict[str, Ceiling]
 
 
 def summary_rows_on(connection: Connection, tenant_pk: str) -> SummaryRows:
@@ -179,7 +185,8 @@ def summary_rows_on(connection: Connection, tenant_pk: str) -> SummaryRows:
         domains=list(connection.scalars(_SUMMARY_DOMAINS, params)),
         mailboxes=connection.execute(_SUMMARY_MAILBOXES, params).all(),
         policies={
-            str(scope): int(limit) for scope, limit in connection.execute(_SUMMARY_POLICIES, params)
+            str(scope): Ceiling(*columns)
+            for scope, *columns in connection.execute(_SUMMARY_POLICIES, params)
         },
     )
 

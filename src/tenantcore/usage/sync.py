@@ -10,7 +10,9 @@ never with mailboxes. Then:
 - at the UTC day boundary the day's numbers go to `mailbox_usage_day`, the counter resets, and a
   blocked mailbox is released (out of the group, any permanent restriction removed) with one
   `unblocked` event; the finished day is counted again once the trace has caught up
-  (`usage/settle.py`), which records what its last sync missed.
+  (`usage/settle.py`), which records what its last sync missed; and when a ramp moves some
+  mailbox's cap with the new day, the tenant's enforcement is marked for provisioning again,
+  so Exchange holds the day's caps within a worker sweep of midnight.
 Message-trace queries are budgeted per tenant (`usage/budget.py`) to stay inside Microsoft's 100
 per 5 minutes; a sync that would overspend waits for the next window. Exchange calls run outside
 database transactions; the results are written in one unit of work.
@@ -22,7 +24,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +33,7 @@ from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.enforcement import exchange_sync
 from tenantcore.enforcement import repository as enforcement_repository
-from tenantcore.enforcement.caps import effective_cap, scope_limit
+from tenantcore.enforcement.caps import mailbox_cap
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE, EnforcementAction
 from tenantcore.mailboxes.models import MailboxUsageDay
 from tenantcore.microsoft.errors import MicrosoftError, NotFound
@@ -70,6 +72,10 @@ class _Plan:
     rollover: set[str] = field(default_factory=set)
     closed_day: str | None = None  # the oldest finished day the rollover closes
     caps: dict[str, int | None] = field(default_factory=dict)
+    # address → the cap that applied on the day the rollover closes
+    closed_caps: dict[str, int | None] = field(default_factory=dict)
+    # A ramp moved some mailbox's cap with the new day: Exchange must follow.
+    caps_moved: bool = False
 
 
 def utc_midnight(moment: datetime) -> datetime:
@@ -93,7 +99,7 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
             return
         mailboxes = await repository.synced_mailboxes(session, tenant_pk)
         policies = await enforcement_repository.policies_of(session, tenant_pk)
-    limits = {policy.scope_key: policy.daily_send_limit for policy in policies}
+    limits = enforcement_repository.ceilings(policies)
     exchange = context.connector.exchange
     # A sync runs at every UTC midnight too: Exchange lifts the day's blocks then, and the
     # API should say so then, not up to an interval later.
@@ -120,14 +126,23 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         address = mailbox.primary_smtp.lower()
         plan.sends[address] = traced.get(address, 0)
         blocked_at = mailbox.blocked_at
+        cap = mailbox_cap(mailbox.daily_send_limit, domain, mailbox.ready_at, limits, now.date())
+        plan.caps[address] = cap
         if mailbox.usage_day is not None and mailbox.usage_day != today:
             plan.rollover.add(address)
             plan.closed_day = min(plan.closed_day or mailbox.usage_day, mailbox.usage_day)
+            closed_cap = mailbox_cap(
+                mailbox.daily_send_limit,
+                domain,
+                mailbox.ready_at,
+                limits,
+                date.fromisoformat(mailbox.usage_day),
+            )
+            plan.closed_caps[address] = closed_cap
+            plan.caps_moved = plan.caps_moved or closed_cap != cap
             if blocked_at is not None:
                 plan.release[address] = (mailbox.sends_today, day_bounds(mailbox.usage_day)[1])
                 blocked_at = None
-        cap = effective_cap(mailbox.daily_send_limit, scope_limit(domain, limits))
-        plan.caps[address] = cap
         if (
             cap is not None
             and blocked_at is None
@@ -247,6 +262,8 @@ async def _record(
             pending = tenant.usage_unsettled_day
             if pending is None or plan.closed_day < pending:
                 tenant.usage_unsettled_day = plan.closed_day
+        if plan.caps_moved:
+            await enforcement_repository.mark_pending(session, tenant_pk)
         # Read again inside this transaction: what another sync or a restart left is what
         # the events and the blocks are decided against.
         updates: list[dict[str, object]] = []
@@ -256,7 +273,7 @@ async def _record(
                 continue  # became ready after the trace query: next cycle
             blocked_at = mailbox.blocked_at
             if address in plan.rollover:
-                _close_day(session, mailbox, plan.caps.get(address), now)
+                _close_day(session, mailbox, plan.closed_caps.get(address), now)
             if address in plan.release:
                 sent_that_day, lifted_at = plan.release[address]
                 await record_events(
