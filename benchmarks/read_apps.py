@@ -206,7 +206,12 @@ def floor_app(database_url: str) -> Starlette:
             }
             for m in connection.execute(list_sql, (tenant[0],)).fetchall()
         ]
-        body = {"tenant_id": tenant[1], "mailboxes": mailboxes, "count": len(mailboxes)}
+        body = {
+            "tenant_id": tenant[1],
+            "mailboxes": mailboxes,
+            "count": len(mailboxes),
+            "next_cursor": None,
+        }
         return Response(orjson.dumps(body, option=JSON_OPTIONS), media_type="application/json")
 
     return Starlette(
@@ -278,7 +283,9 @@ def textbook_app(database_url: str) -> FastAPI:
             )
             for mailbox, domain in rows.all()
         ]
-        return MailboxList(tenant_id=tenant.tenant_id, mailboxes=mailboxes, count=len(mailboxes))
+        return MailboxList(
+            tenant_id=tenant.tenant_id, mailboxes=mailboxes, count=len(mailboxes), next_cursor=None
+        )
 
     @app.get("/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage", response_model=UsageOut)
     async def usage(

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from tenantcore.domains.jobs import recheck_due_domains
 from tests.api.conftest import Api
+from tests.api.domain_support import DOMAIN, add, manual_dns, publish, statuses, zone
 from tests.api.mailbox_support import calls, exchange_fails, faults
-from tests.api.test_domains import DOMAIN, add, manual_dns, publish, statuses, zone
 
 NEW = "exchange:New-DkimSigningConfig"
 ENABLE = "exchange:Set-DkimSigningConfig"

@@ -243,4 +243,4 @@ async def test_tenant_awaiting_consent_cannot_register_domains(api: Api) -> None
         assert response.status_code == 409
         assert response.json()["detail"]["code"] == "tenant_not_connected"
     listed = await api.http.get(f"/v1/tenants/{guid}/domains")
-    assert listed.json() == {"tenant_id": guid, "domains": [], "count": 0}
+    assert listed.json() == {"tenant_id": guid, "domains": [], "count": 0, "next_cursor": None}

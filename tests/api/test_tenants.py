@@ -74,7 +74,11 @@ async def test_connect_is_idempotent_and_lists_newest_first(api: Api) -> None:
 async def test_tenant_of_another_account_is_invisible(api: Api) -> None:
     tenant_id = await api.connect_tenant()
     other = api.client(await api.new_key("globex"))
-    assert (await other.get("/v1/tenants")).json() == {"tenants": [], "count": 0}
+    assert (await other.get("/v1/tenants")).json() == {
+        "tenants": [],
+        "count": 0,
+        "next_cursor": None,
+    }
     for response in (
         await other.get(f"/v1/tenants/{tenant_id}"),
         await other.delete(f"/v1/tenants/{tenant_id}"),

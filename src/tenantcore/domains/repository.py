@@ -28,10 +28,18 @@ async def registered_elsewhere(session: AsyncSession, domain_name: str, tenant_p
     return result.first() is not None
 
 
-async def list_for_tenant(session: AsyncSession, tenant_pk: str) -> list[Domain]:
-    result = await session.execute(
-        select(Domain).where(Domain.tenant_pk == tenant_pk).order_by(Domain.domain_name)
-    )
+async def list_for_tenant(
+    session: AsyncSession,
+    tenant_pk: str,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[Domain]:
+    """The tenant's domains by name; only those after `after`, at most `limit`."""
+    query = select(Domain).where(Domain.tenant_pk == tenant_pk)
+    if after is not None:
+        query = query.where(Domain.domain_name > after)
+    result = await session.execute(query.order_by(Domain.domain_name).limit(limit))
     return list(result.scalars())
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Response
 from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import ContextDep, ReadPrincipalDep, ReadSessionDep
 from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
+from tenantcore.core.pagination import InvalidCursor, PageCursor, PageLimit
 from tenantcore.domains import removal, service
 from tenantcore.domains.errors import (
     DomainAlreadyRegistered,
@@ -65,12 +66,16 @@ async def add_domain(
     return domain
 
 
-@router.get("", responses=responses(*AUTH_ERRORS, TenantNotFound))
+@router.get("", responses=responses(*AUTH_ERRORS, InvalidCursor, TenantNotFound))
 async def list_domains(
-    tenant_id: str, principal: ReadPrincipalDep, session: ReadSessionDep
+    tenant_id: str,
+    principal: ReadPrincipalDep,
+    session: ReadSessionDep,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
 ) -> DomainList:
-    """The tenant's domains, by name."""
-    return await service.list_domains(session, principal, tenant_id)
+    """The tenant's domains, by name (with `limit`, a page of them)."""
+    return await service.list_domains(session, principal, tenant_id, limit=limit, cursor=cursor)
 
 
 @router.get(

@@ -86,4 +86,8 @@ class DomainOut(BaseModel):
 class DomainList(BaseModel):
     tenant_id: str
     domains: list[DomainOut]
-    count: int
+    count: int = Field(description="How many domains this answer holds.")
+    next_cursor: str | None = Field(
+        description="With `limit`, the `cursor` of the next page; null on the last page and "
+        "without `limit`."
+    )

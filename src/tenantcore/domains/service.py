@@ -18,6 +18,7 @@ from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.core.errors import AppError, microsoft_unavailable
+from tenantcore.core.pagination import cut, decode_cursor, fetch_size
 from tenantcore.domains import dkim, dns_health, records, repository
 from tenantcore.domains.errors import (
     DomainAlreadyRegistered,
@@ -250,11 +251,24 @@ async def add(
     return describe(tenant.tenant_id, stored), created
 
 
-async def list_domains(session: AsyncSession, principal: Principal, tenant_id: str) -> DomainList:
+async def list_domains(
+    session: AsyncSession,
+    principal: Principal,
+    tenant_id: str,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> DomainList:
+    after = decode_cursor("domains", cursor, 1)
     tenant = await require_tenant(session, principal, tenant_id)
-    rows = await repository.list_for_tenant(session, tenant.id)
+    fetched = await repository.list_for_tenant(
+        session, tenant.id, after=None if after is None else after[0], limit=fetch_size(limit)
+    )
+    rows, next_cursor = cut(fetched, limit, "domains", lambda row: (row.domain_name,))
     domains = [describe(tenant.tenant_id, row) for row in rows]
-    return DomainList(tenant_id=tenant.tenant_id, domains=domains, count=len(domains))
+    return DomainList(
+        tenant_id=tenant.tenant_id, domains=domains, count=len(domains), next_cursor=next_cursor
+    )
 
 
 async def get(

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from tenantcore.accounts.service import Principal
 from tenantcore.core.dayrange import history_range
 from tenantcore.core.errors import InvalidRequest
+from tenantcore.core.pagination import cut, decode_cursor, fetch_size
 from tenantcore.core.reads import JSON_OPTIONS
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.names import lookup_name
@@ -31,6 +32,9 @@ from tenantcore.tenants.service import path_guid, require_tenant_row
 
 _LIST_OUTPUT_FIELDS = repository.LIST_FIELDS[:-1]  # all but usage_day (and the tenant's name)
 _LIST_DAY_AT = len(_LIST_OUTPUT_FIELDS)
+_DOMAIN_AT = repository.LIST_FIELDS.index("domain_name")
+_ADDRESS_AT = repository.LIST_FIELDS.index("primary_smtp")
+_CURSOR_KIND = "mailboxes"
 
 
 def todays_count(sends_today: int, usage_day: str | None, today: str) -> int:
@@ -51,18 +55,32 @@ def mailbox_list(
     *,
     domain: str | None = None,
     status: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
 ) -> bytes:
     """The `MailboxList` document, serialized: every mailbox of the tenant (or of one domain,
-    and/or in one status), by domain and address."""
+    and/or in one status), by domain and address; a page of them with `limit`."""
     if status is not None and status not in _STATUSES:
         raise InvalidRequest("status must be provisioning, ready or failed.")
+    after = decode_cursor(_CURSOR_KIND, cursor, 2)
     domain_name = None if domain is None else lookup_name(domain)
     if domain is not None and domain_name is None:
         require_tenant_row(connection, principal, tenant_id)  # tenant_not_found first
         raise DomainNotFound
     tenant_guid = path_guid(tenant_id)
-    rows = repository.list_rows_on(
-        connection, principal.account_id, tenant_guid, domain_name=domain_name, status=status
+    rows, next_cursor = cut(
+        repository.list_rows_on(
+            connection,
+            principal.account_id,
+            tenant_guid,
+            domain_name=domain_name,
+            status=status,
+            after=after,
+            limit=fetch_size(limit),
+        ),
+        limit,
+        _CURSOR_KIND,
+        _position,
     )
     if rows:
         tenant_name = rows[0][-1]
@@ -74,9 +92,19 @@ def mailbox_list(
             raise DomainNotFound
     mailboxes = [_list_item(row, tenant_name, today) for row in rows]
     return orjson.dumps(
-        {"tenant_id": tenant_guid, "mailboxes": mailboxes, "count": len(mailboxes)},
+        {
+            "tenant_id": tenant_guid,
+            "mailboxes": mailboxes,
+            "count": len(mailboxes),
+            "next_cursor": next_cursor,
+        },
         option=JSON_OPTIONS,
     )
+
+
+def _position(row: Any) -> tuple[str, str]:
+    """A list row's place in the list's order: (domain, address)."""
+    return row[_DOMAIN_AT], row[_ADDRESS_AT]
 
 
 def _list_item(row: Any, tenant_name: str | None, today: str) -> dict[str, Any]:

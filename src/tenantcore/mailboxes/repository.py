@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,11 +98,18 @@ def list_rows_on(
     domain_name: str | None = None,
     status: str | None = None,
     mailbox_id: str | None = None,
+    after: tuple[str, ...] | None = None,
+    limit: int | None = None,
 ) -> Sequence[AnyRow]:
     """The account's tenant's mailboxes as plain rows (`LIST_FIELDS` + the tenant's name), by
     domain then address, optionally only those of one domain and/or status, or only one
-    mailbox. No rows: none matching, or no such tenant."""
+    mailbox; only those after the (domain, address) `after`, at most `limit`. No rows: none
+    matching, or no such tenant."""
     query = _LIST
+    if after is not None:
+        query = query.where(tuple_(Domain.domain_name, Mailbox.primary_smtp) > tuple_(*after))
+    if limit is not None:
+        query = query.limit(limit)
     if mailbox_id is not None:
         query = query.where(Mailbox.id == mailbox_id)
     if domain_name is not None:

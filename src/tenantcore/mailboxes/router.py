@@ -18,6 +18,7 @@ from tenantcore.core.deps import (
     SessionDep,
 )
 from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
+from tenantcore.core.pagination import InvalidCursor, PageCursor, PageLimit
 from tenantcore.domains.errors import DomainNotFound, MicrosoftAccessDenied
 from tenantcore.enforcement.errors import InvalidSendLimit
 from tenantcore.mailboxes import reads, removal, service, updates
@@ -53,7 +54,7 @@ router = APIRouter(prefix="/v1/tenants/{tenant_id}/mailboxes", tags=["Mailboxes"
     response_model=None,
     responses={
         200: {"model": MailboxList},
-        **responses(*AUTH_ERRORS, TenantNotFound, DomainNotFound),
+        **responses(*AUTH_ERRORS, InvalidRequest, InvalidCursor, TenantNotFound, DomainNotFound),
     },
 )
 async def list_mailboxes(
@@ -66,12 +67,22 @@ async def list_mailboxes(
         str | None,
         Query(description="Only mailboxes in this status: provisioning, ready or failed."),
     ] = None,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
 ) -> Response:
-    """All mailboxes across all domains on the tenant, by domain and address."""
+    """All mailboxes across all domains on the tenant, by domain and address (with `limit`,
+    a page of them)."""
     today = reader.context.now().date().isoformat()
     body = await reader.run(
         lambda connection, principal: reads.mailbox_list(
-            connection, principal, tenant_id, today, domain=domain, status=status
+            connection,
+            principal,
+            tenant_id,
+            today,
+            domain=domain,
+            status=status,
+            limit=limit,
+            cursor=cursor,
         )
     )
     return Response(body, media_type="application/json")

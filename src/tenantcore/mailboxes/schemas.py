@@ -113,7 +113,11 @@ class MailboxOut(BaseModel):
 class MailboxList(BaseModel):
     tenant_id: str
     mailboxes: list[MailboxOut]
-    count: int
+    count: int = Field(description="How many mailboxes this answer holds.")
+    next_cursor: str | None = Field(
+        description="Beyond the seed: with `limit`, the `cursor` of the next page; null on the "
+        "last page and without `limit`."
+    )
 
 
 class MailboxUpdate(BaseModel):

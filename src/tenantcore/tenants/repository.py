@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, func, or_, select
+from sqlalchemy import Row, and_, bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,12 +44,25 @@ async def by_consent_state(session: AsyncSession, state: str) -> Tenant | None:
     return result.scalar_one_or_none()
 
 
-async def list_owned(session: AsyncSession, account_id: str) -> list[Tenant]:
-    result = await session.execute(
-        select(Tenant)
-        .where(Tenant.account_id == account_id)
-        .order_by(Tenant.created_at.desc(), Tenant.id)
-    )
+async def list_owned(
+    session: AsyncSession,
+    account_id: str,
+    *,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[Tenant]:
+    """The account's tenants, newest connection first; only those after the (created_at, id)
+    `after` in that order, at most `limit`."""
+    query = select(Tenant).where(Tenant.account_id == account_id)
+    if after is not None:
+        created_at, tenant_pk = after
+        query = query.where(
+            or_(
+                Tenant.created_at < created_at,
+                and_(Tenant.created_at == created_at, Tenant.id > tenant_pk),
+            )
+        )
+    result = await session.execute(query.order_by(Tenant.created_at.desc(), Tenant.id).limit(limit))
     return list(result.scalars())
 
 

@@ -15,7 +15,8 @@ from tenantcore.core.deps import (
     SessionDep,
 )
 from tenantcore.core.errors import ServiceUnavailable, responses
-from tenantcore.tenants import repository, service
+from tenantcore.core.pagination import InvalidCursor, PageCursor, PageLimit
+from tenantcore.tenants import service
 from tenantcore.tenants.errors import (
     ConsentFailed,
     InvalidTenantId,
@@ -54,14 +55,20 @@ async def connect_tenant(
     return (await service.describe(context, session, [tenant]))[0]
 
 
-@router.get("", responses=responses(*AUTH_ERRORS))
+@router.get("", responses=responses(*AUTH_ERRORS, InvalidCursor))
 async def list_tenants(
-    principal: ReadPrincipalDep, session: ReadSessionDep, context: ContextDep
+    principal: ReadPrincipalDep,
+    session: ReadSessionDep,
+    context: ContextDep,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
 ) -> TenantList:
-    """The account's tenants, newest connection first."""
-    tenants = await repository.list_owned(session, principal.account_id)
-    described = await service.describe(context, session, tenants)
-    return TenantList(tenants=described, count=len(described))
+    """The account's tenants, newest connection first (with `limit`, a page of them)."""
+    tenants, next_cursor = await service.list_tenants(
+        session, principal, limit=limit, cursor=cursor
+    )
+    described = await service.describe(context, session, list(tenants))
+    return TenantList(tenants=described, count=len(described), next_cursor=next_cursor)
 
 
 @router.get("/consent/callback", responses=responses(TenantNotFound, ConsentFailed))

@@ -82,4 +82,8 @@ class TenantOut(BaseModel):
 
 class TenantList(BaseModel):
     tenants: list[TenantOut]
-    count: int
+    count: int = Field(description="How many tenants this answer holds.")
+    next_cursor: str | None = Field(
+        description="With `limit`, the `cursor` of the next page; null on the last page and "
+        "without `limit`."
+    )

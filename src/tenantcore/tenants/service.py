@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from urllib.parse import urlencode
 
 import structlog
@@ -20,6 +22,7 @@ from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.core.errors import ServiceUnavailable, microsoft_unavailable
+from tenantcore.core.pagination import InvalidCursor, cut, decode_cursor, fetch_size
 from tenantcore.enforcement import exchange_sync
 from tenantcore.enforcement import repository as enforcement_repository
 from tenantcore.microsoft.errors import AuthenticationFailed, Forbidden, MicrosoftError
@@ -44,6 +47,9 @@ def normalise_guid(value: str) -> str:
         raise InvalidTenantId from None
 
 
+_TENANTS_CURSOR = "tenants"
+
+
 def path_guid(tenant_id: str) -> str:
     """A tenant id from a path: not a GUID names no tenant."""
     try:
@@ -58,6 +64,25 @@ async def require_tenant(session: AsyncSession, principal: Principal, tenant_id:
     if tenant is None:
         raise TenantNotFound
     return tenant
+
+
+async def list_tenants(
+    session: AsyncSession, principal: Principal, *, limit: int | None, cursor: str | None
+) -> tuple[Sequence[Tenant], str | None]:
+    """A page of the account's tenants, newest connection first, and the next page's cursor."""
+    after = decode_cursor(_TENANTS_CURSOR, cursor, 2)
+    position = None
+    if after is not None:
+        try:
+            position = (datetime.fromisoformat(after[0]), after[1])
+        except ValueError as exc:
+            raise InvalidCursor from exc
+    fetched = await repository.list_owned(
+        session, principal.account_id, after=position, limit=fetch_size(limit)
+    )
+    return cut(
+        fetched, limit, _TENANTS_CURSOR, lambda tenant: (tenant.created_at.isoformat(), tenant.id)
+    )
 
 
 def require_tenant_row(
