@@ -14,7 +14,12 @@ async def test_missing_header_is_missing_api_key(api: Api) -> None:
     response = await api.client(**{"X-Other": "1"}).get("/v1/tenants")
     assert response.status_code == 401
     assert response.json() == {
-        "detail": {"code": "missing_api_key", "message": response.json()["detail"]["message"]}
+        "detail": {
+            "code": "missing_api_key",
+            "message": response.json()["detail"]["message"],
+            "retryable": False,
+            "request_id": response.headers["X-Request-Id"],
+        }
     }
 
 

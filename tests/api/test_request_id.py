@@ -84,7 +84,12 @@ async def test_an_unexpected_failure_is_a_500_that_names_the_request(api: Api) -
             response = await client.get("/v1/broken", headers={"X-Request-Id": "incident-42"})
     assert response.status_code == 500
     assert response.json() == {
-        "detail": {"code": "internal_error", "message": "An unexpected error occurred."}
+        "detail": {
+            "code": "internal_error",
+            "message": "An unexpected error occurred.",
+            "retryable": True,
+            "request_id": "incident-42",
+        }
     }
     assert response.headers["X-Request-Id"] == "incident-42"
     (logged,) = [line for line in logs if line["event"] == "unhandled error"]

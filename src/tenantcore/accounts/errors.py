@@ -26,6 +26,7 @@ class InvalidApiKey(AppError):
 class RateLimited(AppError):
     status = 429
     code = "rate_limited"
+    retryable = True
     default_message = "Too many requests with this API key; retry after the Retry-After seconds."
 
 

@@ -28,7 +28,7 @@ class BodyLimit:
         if "\x00" in scope["path"] or b"%00" in scope["query_string"]:
             # No identifier or name TenantCore knows holds NUL, and PostgreSQL text cannot.
             response = error_response(
-                400, "invalid_request", "The URL must not contain NUL characters."
+                400, "invalid_request", "The URL must not contain NUL characters.", scope=scope
             )
             await response(scope, receive, send)
             return
@@ -77,7 +77,7 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            413, CODE, f"The request body is larger than {self.max_bytes} bytes."
+            413, CODE, f"The request body is larger than {self.max_bytes} bytes.", scope=scope
         )
         # Closing the connection spares reading the rest of what the client still sends.
         response.headers["Connection"] = "close"

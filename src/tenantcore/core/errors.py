@@ -1,5 +1,6 @@
 """TenantCore's error envelope: `{"detail": {"code": "...", "message": "..."}}`, one stable code
-per failure (DESIGN.md section 2). Nothing expected is ever a 500."""
+per failure (DESIGN.md section 2), plus `retryable` and the request's `request_id`; every code is
+in docs/errors.md. Nothing expected is ever a 500."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
+from starlette.types import Scope
 
 from tenantcore.core.requestid import HEADER as REQUEST_ID_HEADER
 from tenantcore.core.requestid import request_id_of
@@ -27,6 +29,8 @@ class AppError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     default_message: ClassVar[str] = "The request is not valid."
+    # Whether the same request, unchanged, may succeed if sent again later (docs/errors.md).
+    retryable: ClassVar[bool] = False
 
     def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
         super().__init__(message or self.default_message)
@@ -42,6 +46,7 @@ class InvalidRequest(AppError):
 class ServiceUnavailable(AppError):
     status = 503
     code = "microsoft_unavailable"
+    retryable = True
     default_message = "Microsoft 365 did not answer in time; retry shortly."
 
 
@@ -58,8 +63,15 @@ def microsoft_unavailable(exc: MicrosoftError) -> ServiceUnavailable:
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
+    code: str = Field(description="Stable; docs/errors.md lists every code.")
+    message: str = Field(description="For people; may change.")
+    retryable: bool = Field(
+        description="Beyond the seed: true when the same request, unchanged, may succeed "
+        "if sent again later (honour Retry-After when given)."
+    )
+    request_id: str | None = Field(
+        default=None, description="Beyond the seed: the request's X-Request-Id."
+    )
 
 
 class ErrorEnvelope(BaseModel):
@@ -67,10 +79,30 @@ class ErrorEnvelope(BaseModel):
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    *,
+    scope: Scope | None = None,
+    retryable: bool = False,
 ) -> JSONResponse:
-    return JSONResponse(
-        {"detail": {"code": code, "message": message}}, status_code=status, headers=headers
+    """The envelope; `scope` (the request's) puts its request id in it."""
+    detail: dict[str, object] = {"code": code, "message": message, "retryable": retryable}
+    request_id = None if scope is None else request_id_of(scope)
+    if request_id is not None:
+        detail["request_id"] = request_id
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def app_error_response(error: AppError | type[AppError], scope: Scope) -> JSONResponse:
+    """The envelope of a TenantCore error (an instance, or a class for its default message)."""
+    if isinstance(error, AppError):
+        message, headers = error.message, error.headers
+    else:
+        message, headers = error.default_message, None
+    return error_response(
+        error.status, error.code, message, headers, scope=scope, retryable=error.retryable
     )
 
 
@@ -121,15 +153,14 @@ def _allowed_methods(request: Request, default: str) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def app_error(request: Request, exc: AppError) -> JSONResponse:  # noqa: ARG001
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+    async def app_error(request: Request, exc: AppError) -> JSONResponse:
+        return app_error_response(exc, request.scope)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(
-        request: Request,  # noqa: ARG001
-        exc: RequestValidationError,
-    ) -> JSONResponse:
-        return error_response(400, InvalidRequest.code, _validation_message(exc))
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(
+            400, InvalidRequest.code, _validation_message(exc), scope=request.scope
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(
@@ -149,7 +180,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers = dict(headers or {})
             headers["Allow"] = _allowed_methods(request, headers.get("Allow", ""))
-        return error_response(exc.status_code, code, str(exc.detail), headers)
+        return error_response(exc.status_code, code, str(exc.detail), headers, scope=request.scope)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -164,7 +195,16 @@ def install_error_handlers(app: FastAPI) -> None:
             exc_info=exc,
         )
         headers = None if request_id is None else {REQUEST_ID_HEADER: request_id}
-        return error_response(500, "internal_error", "An unexpected error occurred.", headers)
+        # Retryable: the request may not have taken effect; an Idempotency-Key makes a repeat
+        # of a write safe either way.
+        return error_response(
+            500,
+            "internal_error",
+            "An unexpected error occurred.",
+            headers,
+            scope=request.scope,
+            retryable=True,
+        )
 
 
 # Idempotency-Key (core/idempotency.py).
@@ -187,6 +227,7 @@ class IdempotencyKeyReused(AppError):
 class IdempotencyRequestInProgress(AppError):
     status = 409
     code = "idempotency_request_in_progress"
+    retryable = True
     default_message = (
         f"A request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly to "
         "get its answer."

@@ -33,7 +33,7 @@ from tenantcore.core.errors import (
     IdempotencyKeyReused,
     IdempotencyRequestInProgress,
     InvalidIdempotencyKey,
-    error_response,
+    app_error_response,
 )
 
 HEADER = IDEMPOTENCY_HEADER
@@ -96,7 +96,7 @@ class Idempotency:
             async with unit_of_work(self.sessionmaker, read_only=True) as session:
                 await authenticate(session, authorization.decode("latin-1"))
         except AppError as exc:
-            await error_response(exc.status, exc.code, exc.message)(scope, receive, send)
+            await app_error_response(exc, scope)(scope, receive, send)
             return
         body = await _read_body(receive)
         if body is None:
@@ -214,8 +214,7 @@ async def _read_body(receive: Receive) -> bytes | None:
 
 
 async def _refuse(error: type[AppError], scope: Scope, receive: Receive, send: Send) -> None:
-    response = error_response(error.status, error.code, error.default_message)
-    await response(scope, receive, send)
+    await app_error_response(error, scope)(scope, receive, send)
 
 
 async def _replay(record: IdempotencyRecord, send: Send) -> None:

@@ -27,6 +27,7 @@ class DomainAlreadyRegistered(AppError):
 
 class DomainVerificationFailed(AppError):
     code = "domain_verification_failed"
+    retryable = True
     default_message = (
         "Microsoft could not find the verification TXT record yet; publish it and retry "
         "(DNS changes can take a while to propagate)."

@@ -61,6 +61,7 @@ class NoUpdates(AppError):
 class MailboxProvisioning(AppError):
     status = 409
     code = "mailbox_provisioning"
+    retryable = True
     default_message = (
         "The mailbox is still being provisioned in Exchange; delete it once it is ready or failed."
     )

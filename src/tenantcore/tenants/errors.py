@@ -30,4 +30,5 @@ class ConsentFailed(AppError):
 class ExchangeBootstrapNotReady(AppError):
     status = 409
     code = "exchange_bootstrap_not_ready"
+    retryable = True
     default_message = "Exchange bootstrap has not completed for this tenant."
