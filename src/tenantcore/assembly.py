@@ -51,6 +51,8 @@ def sandbox_settings(settings: Settings, *, in_process: bool) -> Settings:
     updates: dict[str, object] = {}
     if microsoft.client_secret is None:
         updates["client_secret"] = SecretStr(SANDBOX_CLIENT_SECRET)
+    # Sending tools reach the sandbox's SMTP side (when it has a fixed port).
+    updates.update(smtp_host=settings.sandbox.host, smtp_port=settings.sandbox.smtp_port)
     if in_process:
         updates.update(IN_PROCESS_SANDBOX)
     else:

@@ -70,6 +70,10 @@ class MicrosoftSettings(BaseModel):
     login_base_url: str = "https://login.microsoftonline.com"
     graph_base_url: str = "https://graph.microsoft.com"
     exchange_base_url: str = "https://outlook.office365.com"
+    # Where sending tools log in to send as a mailbox (SMTP AUTH submission, STARTTLS; wire
+    # reference 6): what the mailbox export lists. Sandbox mode lists the sandbox's SMTP side.
+    smtp_host: str = "smtp.office365.com"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
     # Concurrent InvokeCommand requests per tenant (wire reference 3.6: Exchange rejects calls
     # beyond its per-tenant concurrency budget; 3 matches the sandbox's default cap).
     exchange_max_concurrency: int = Field(default=3, ge=1)

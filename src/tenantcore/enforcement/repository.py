@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,6 +66,19 @@ def ceilings(policies: Iterable[EnforcementPolicy]) -> dict[str, Ceiling]:
             policy.daily_send_limit, policy.ramp_start, policy.ramp_daily_increase
         )
         for policy in policies
+    }
+
+
+_CEILINGS = select(
+    EnforcementPolicy.scope_key, *(getattr(EnforcementPolicy, name) for name in POLICY_COLUMNS)
+).where(EnforcementPolicy.tenant_pk == bindparam("tenant_pk"))
+
+
+def ceilings_on(connection: Connection, tenant_pk: str) -> dict[str, Ceiling]:
+    """The tenant's policies' ceilings by scope key, on a read connection."""
+    return {
+        str(scope): Ceiling(*columns)
+        for scope, *columns in connection.execute(_CEILINGS, {"tenant_pk": tenant_pk})
     }
 
 

@@ -1,5 +1,5 @@
 """`/v1/tenants/{tenant_id}/mailboxes` (seed): list, provision, update, usage; beyond the seed:
-get one, delete, usage history."""
+get one, delete, usage history, the CSV export."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
 from tenantcore.core.pagination import InvalidCursor, PageCursor, PageLimit
 from tenantcore.domains.errors import DomainNotFound, MicrosoftAccessDenied
 from tenantcore.enforcement.errors import InvalidSendLimit
-from tenantcore.mailboxes import reads, removal, service, updates
+from tenantcore.mailboxes import export, reads, removal, service, updates
 from tenantcore.mailboxes.errors import (
     DomainNotVerified,
     DuplicateEmail,
@@ -86,6 +86,52 @@ async def list_mailboxes(
         )
     )
     return Response(body, media_type="application/json")
+
+
+@router.get(
+    "/export",
+    response_model=None,
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "One row per mailbox: " + ", ".join(export.COLUMNS) + ".",
+        },
+        **responses(*AUTH_ERRORS, InvalidRequest, TenantNotFound, DomainNotFound),
+    },
+)
+async def export_mailboxes(
+    tenant_id: str,
+    reader: ReaderDep,
+    domain: Annotated[str | None, Query(description="Only this domain's mailboxes.")] = None,
+    status: Annotated[
+        str | None,
+        Query(description="Only mailboxes in this status: provisioning, ready or failed."),
+    ] = None,
+) -> Response:
+    """Beyond the seed: the mailboxes as a CSV file for a sending tool's bulk import, with the
+    SMTP server to log in to and today's cap as `daily_limit`. TenantCore never holds the
+    passwords: fill the `password` column before importing."""
+    context = reader.context
+    microsoft = context.settings.microsoft
+    today = context.now().date()
+    tenant_guid, text = await reader.run(
+        lambda connection, principal: export.export_csv(
+            connection,
+            principal,
+            tenant_id,
+            today=today,
+            smtp_host=microsoft.smtp_host,
+            smtp_port=microsoft.smtp_port,
+            domain=domain,
+            status=status,
+        )
+    )
+    filename = f"mailboxes-{tenant_guid}-{today.isoformat()}.csv"
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get(

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantcore.core.reads import AnyRow, as_stored
 from tenantcore.domains.models import Domain
 from tenantcore.enforcement.caps import Ceiling
-from tenantcore.enforcement.models import EnforcementPolicy
-from tenantcore.enforcement.repository import POLICY_COLUMNS
+from tenantcore.enforcement.repository import ceilings_on
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus, MailboxUsageDay
 from tenantcore.tenants.models import BootstrapStatus, Tenant, TenantStatus
 
@@ -156,9 +155,6 @@ _SUMMARY_DOMAINS = (
     .where(Domain.tenant_pk == bindparam("tenant_pk"))
     .order_by(Domain.domain_name)
 )
-_SUMMARY_POLICIES = select(
-    EnforcementPolicy.scope_key, *(getattr(EnforcementPolicy, name) for name in POLICY_COLUMNS)
-).where(EnforcementPolicy.tenant_pk == bindparam("tenant_pk"))
 
 
 @dataclass(frozen=True)
@@ -184,10 +180,7 @@ def summary_rows_on(connection: Connection, tenant_pk: str) -> SummaryRows:
         trial_only=None if tenant[2] is None else bool(tenant[2]),
         domains=list(connection.scalars(_SUMMARY_DOMAINS, params)),
         mailboxes=connection.execute(_SUMMARY_MAILBOXES, params).all(),
-        policies={
-            str(scope): Ceiling(*columns)
-            for scope, *columns in connection.execute(_SUMMARY_POLICIES, params)
-        },
+        policies=ceilings_on(connection, tenant_pk),
     )
 
 
