@@ -19,6 +19,7 @@ from tests.api.mailbox_support import (
     SALES,
     calls,
     one,
+    set_row,
     smtp_send,
     tenant_with_domain,
     tenant_with_ready_mailboxes,
@@ -113,6 +114,19 @@ async def test_a_ramp_raises_exchange_s_caps_at_each_utc_midnight(api: Api) -> N
     assert {name: after.get(name, 0) - before.get(name, 0) for name in CAP_WRITES} == dict.fromkeys(
         CAP_WRITES, 0
     )
+
+
+async def test_a_mailbox_first_synced_on_a_later_day_gets_that_day_s_cap(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    response = await api.http.post(
+        _limits(tenant_id), json={"daily_send_limit": 10, "domain_scope": DOMAIN, "ramp": RAMP}
+    )
+    assert _caps(response.json()) == {2: [SALES]}
+    # As if it turned ready just before midnight: no usage sync has counted it yet.
+    await set_row(api, (await one(api, tenant_id, SALES))["id"], usage_day=None)
+    await _past_next_midnight(api)
+    state = (await api.http.get(_limits(tenant_id), params={"domain_scope": DOMAIN})).json()
+    assert _caps(state) == {5: [SALES]}
 
 
 async def test_a_mailbox_s_own_lower_limit_and_older_mailboxes_under_a_ramp(api: Api) -> None:

@@ -143,6 +143,15 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
             if blocked_at is not None:
                 plan.release[address] = (mailbox.sends_today, day_bounds(mailbox.usage_day)[1])
                 blocked_at = None
+        elif mailbox.usage_day is None and mailbox.ready_at is not None:
+            # Never synced yet: it turned ready on an earlier day (just before midnight, or
+            # while the workers were down), and Exchange got that day's cap.
+            ready_day = mailbox.ready_at.date()
+            if ready_day < now.date():
+                ready_cap = mailbox_cap(
+                    mailbox.daily_send_limit, domain, mailbox.ready_at, limits, ready_day
+                )
+                plan.caps_moved = plan.caps_moved or ready_cap != cap
         if (
             cap is not None
             and blocked_at is None
