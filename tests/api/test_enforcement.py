@@ -153,7 +153,14 @@ async def test_events_filters_are_validated(api: Api) -> None:
     tenant_id = await api.connect_tenant()
     empty = await api.http.get("/v1/enforcement/events", params={"tenant_id": tenant_id})
     assert empty.status_code == 200
-    assert empty.json() == {"events": [], "count": 0, "total": 0, "limit": 50, "offset": 0}
+    assert empty.json() == {
+        "events": [],
+        "count": 0,
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+        "next_cursor": None,
+    }
     for params in ({"action": "paused"}, {"limit": 0}, {"limit": 501}, {"offset": -1}):
         response = await api.http.get("/v1/enforcement/events", params=params)
         assert response.status_code == 400, params

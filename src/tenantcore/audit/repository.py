@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.audit.models import AuditEntry
@@ -58,8 +58,10 @@ async def page(
     until: datetime | None,
     limit: int,
     offset: int,
+    after: tuple[datetime, str] | None = None,
 ) -> tuple[Sequence[AuditEntry], int]:
-    """The account's entries matching the filters, newest first, and how many match."""
+    """The account's entries matching the filters, newest first, and how many match; with
+    `after` (an entry's created_at and id), only the entries that follow it."""
     conditions: list[ColumnElement[bool]] = [AuditEntry.account_id == account_id]
     if tenant_id is not None:
         conditions.append(AuditEntry.tenant_id == tenant_id)
@@ -71,6 +73,15 @@ async def page(
         conditions.append(AuditEntry.created_at >= since)
     if until is not None:
         conditions.append(AuditEntry.created_at < until)
+    total = await session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
+    if after is not None:
+        created_at, entry_id = after
+        conditions.append(
+            or_(
+                AuditEntry.created_at < created_at,
+                and_(AuditEntry.created_at == created_at, AuditEntry.id < entry_id),
+            )
+        )
     entries = await session.scalars(
         select(AuditEntry)
         .where(*conditions)
@@ -78,5 +89,4 @@ async def page(
         .limit(limit)
         .offset(offset)
     )
-    total = await session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
     return entries.all(), int(total or 0)

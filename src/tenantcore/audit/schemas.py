@@ -28,3 +28,6 @@ class AuditPage(BaseModel):
     total: int = Field(description="Entries matching the filters.")
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        description="The `cursor` of the next (older) page; null on the last."
+    )

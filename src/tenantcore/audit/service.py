@@ -9,10 +9,12 @@ from tenantcore.audit import repository
 from tenantcore.audit.errors import InvalidAuditFilter
 from tenantcore.audit.schemas import AuditEntryOut, AuditPage
 from tenantcore.audit.trail import WRITE_METHODS
+from tenantcore.core.pagination import cut, decode_cursor, key_time, time_key
 from tenantcore.core.timefilter import time_window
 
 MAX_PER_PAGE = 500
 MAX_OFFSET = 2**31 - 1
+_CURSOR_KIND = "audit"
 
 
 async def audit_page(
@@ -26,6 +28,7 @@ async def audit_page(
     until: str | None,
     limit: int,
     offset: int,
+    cursor: str | None = None,
 ) -> AuditPage:
     if method is not None:
         method = method.upper()
@@ -34,7 +37,10 @@ async def audit_page(
     if not 1 <= limit <= MAX_PER_PAGE or not 0 <= offset <= MAX_OFFSET:
         raise InvalidAuditFilter
     since_at, until_at = time_window(since, until, InvalidAuditFilter)
-    entries, total = await repository.page(
+    key = decode_cursor(_CURSOR_KIND, cursor, 2)
+    if key is not None and offset:
+        raise InvalidAuditFilter("Send cursor or offset, not both.")
+    fetched, total = await repository.page(
         session,
         principal.account_id,
         tenant_id=None if tenant_id is None else tenant_id.strip().lower(),
@@ -42,8 +48,12 @@ async def audit_page(
         method=method,
         since=since_at,
         until=until_at,
-        limit=limit,
+        limit=limit + 1,
         offset=offset,
+        after=None if key is None else (key_time(key[0]), key[1]),
+    )
+    entries, next_cursor = cut(
+        fetched, limit, _CURSOR_KIND, lambda entry: (time_key(entry.created_at), entry.id)
     )
     return AuditPage(
         entries=[
@@ -65,4 +75,5 @@ async def audit_page(
         total=total,
         limit=limit,
         offset=offset,
+        next_cursor=next_cursor,
     )

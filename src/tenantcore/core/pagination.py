@@ -5,6 +5,9 @@ answers at most that many items and, when more follow, a `next_cursor` to pass b
 `cursor` for the next page. A cursor names the last item's position in the list's order (its
 sort key), not an offset, so items added or removed meanwhile neither repeat nor go missing
 across pages. Cursors are opaque to clients; one made by another list is refused.
+
+The two logs (enforcement events, the audit log) keep their `limit` (default 50) and `offset`
+paging and add `next_cursor` beside it, as an alternative to `offset`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 import orjson
@@ -86,3 +90,21 @@ def cut(
         return rows, None
     page = rows[:limit]
     return page, encode_cursor(kind, key(page[-1]))
+
+
+def time_key(moment: datetime) -> str:
+    """A timestamp as a cursor keeps it (read connections hand back naive UTC on SQLite)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def key_time(text: str) -> datetime:
+    """A cursor's timestamp back; InvalidCursor for one no list wrote."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidCursor from exc
+    if moment.tzinfo is None:
+        raise InvalidCursor
+    return moment.astimezone(UTC)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -153,9 +153,11 @@ def events_page_on(
     until: datetime | None,
     limit: int,
     offset: int,
+    after: tuple[datetime, datetime, str] | None = None,
 ) -> tuple[Sequence[AnyRow], int]:
     """A page of the account's events (`EVENT_FIELDS`), newest first, and the total matching:
-    recorded at or after `since` and before `until`."""
+    recorded at or after `since` and before `until`; with `after` (a row's created_at,
+    occurred_at and id), only the rows that follow it in that order."""
     conditions = [Tenant.account_id == account_id]
     if tenant_pk is not None:
         conditions.append(EnforcementEvent.tenant_pk == tenant_pk)
@@ -175,6 +177,23 @@ def events_page_on(
         .where(*conditions)
     )
     total = connection.scalar(select(func.count()).select_from(matching.subquery()))
+    if after is not None:
+        created_at, occurred_at, event_id = after
+        matching = matching.where(
+            or_(
+                EnforcementEvent.created_at < created_at,
+                and_(
+                    EnforcementEvent.created_at == created_at,
+                    or_(
+                        EnforcementEvent.occurred_at < occurred_at,
+                        and_(
+                            EnforcementEvent.occurred_at == occurred_at,
+                            EnforcementEvent.id > event_id,
+                        ),
+                    ),
+                ),
+            )
+        )
     rows = connection.execute(
         matching.order_by(
             EnforcementEvent.created_at.desc(),

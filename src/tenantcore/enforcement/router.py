@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import ContextDep, ReaderDep, ReadPrincipalDep
 from tenantcore.core.errors import responses
+from tenantcore.core.pagination import InvalidCursor
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.enforcement import reads, service
 from tenantcore.enforcement.errors import (
@@ -70,7 +71,9 @@ async def get_enforcement(
     response_model=None,
     responses={
         200: {"model": EventPage},
-        **responses(*AUTH_ERRORS, TenantNotFound, MailboxNotFound, InvalidEventFilter),
+        **responses(
+            *AUTH_ERRORS, TenantNotFound, MailboxNotFound, InvalidEventFilter, InvalidCursor
+        ),
     },
 )
 async def list_events(
@@ -97,6 +100,14 @@ async def list_events(
     ] = None,
     limit: Annotated[int, Query()] = 50,
     offset: Annotated[int, Query()] = 0,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=2048,
+            description="Beyond the seed: the `next_cursor` of the previous page, instead of "
+            "`offset`; pages by position, so events recorded meanwhile never shift a page.",
+        ),
+    ] = None,
 ) -> Response:
     """Blocks and unblocks, newest first (by `created_at`, when TenantCore recorded them).
 
@@ -115,6 +126,7 @@ async def list_events(
             until=until,
             limit=limit,
             offset=offset,
+            cursor=cursor,
         )
     )
     return Response(body, media_type="application/json")

@@ -121,3 +121,6 @@ class EventPage(BaseModel):
     total: int
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        description="Beyond the seed: the `cursor` of the next (older) page; null on the last."
+    )
