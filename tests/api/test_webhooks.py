@@ -226,7 +226,7 @@ async def test_webhook_requests_are_validated_and_deletion_stops_sending(api: Ap
     async with webhook_receiver() as receiver:
         hook = await _register(api, receiver)
         assert sorted(hook["events"]) == hook["events"]
-        assert len(hook["events"]) == 10  # every event type by default
+        assert len(hook["events"]) == 11  # every event type by default
         assert (await api.http.delete(f"/v1/webhooks/{hook['id']}")).status_code == 204
         tenant_id = await tenant_with_domain(api)
         await provision(api, tenant_id, "sales")

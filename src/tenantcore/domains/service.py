@@ -43,6 +43,8 @@ from tenantcore.microsoft.models import Domain as GraphDomain
 from tenantcore.tenants.errors import TenantNotFound
 from tenantcore.tenants.models import Tenant, TenantStatus
 from tenantcore.tenants.service import require_tenant
+from tenantcore.webhooks import events as webhook_events
+from tenantcore.webhooks.service import Outbox
 
 EMAIL = "Email"
 
@@ -123,12 +125,23 @@ def _health(health: dns_health.Health) -> dict[str, Any]:
 
 
 async def _save(context: AppContext, domain_pk: str, changes: dict[str, Any]) -> Domain:
+    """Save a check's changes; when a re-check judges the DNS records differently from the
+    check before it, the `domain.dns_health.changed` webhook says so."""
     async with unit_of_work(context.sessionmaker) as session:
-        row = await session.get(Domain, domain_pk)
+        # Locked (PostgreSQL): two checks at once must not both report one change.
+        row = await session.get(Domain, domain_pk, with_for_update=True)
         if row is None:  # the tenant was disconnected meanwhile
             raise DomainNotFound
+        previous, checked_before = webhook_events.health_verdicts(row), row.last_checked
         for name, value in changes.items():
             setattr(row, name, value)
+        if checked_before is not None and webhook_events.health_verdicts(row) != previous:
+            tenant = await session.get(Tenant, row.tenant_pk)
+            if tenant is not None:
+                outbox = Outbox(session, tenant.account_id)
+                await webhook_events.dns_health_changed(
+                    outbox, row, tenant.tenant_id, previous, context.now()
+                )
     return row
 
 

@@ -19,7 +19,7 @@ class InvalidWebhookEvents(AppError):
         "events must list one or more of: tenant.bootstrap.completed, tenant.bootstrap.failed, "
         "mailbox.ready, mailbox.failed, mailbox.blocked, mailbox.unblocked, "
         "mailbox.smtp_auth_disabled, tenant.sending_app.ready, tenant.sending_app.failed, "
-        "tenant.capacity_exceeds_limit."
+        "tenant.capacity_exceeds_limit, domain.dns_health.changed."
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from tenantcore.core.base import new_id
+from tenantcore.domains.models import Domain
 from tenantcore.enforcement.models import EnforcementAction, EnforcementEvent
 from tenantcore.mailboxes.models import Mailbox, MailboxStatus
 from tenantcore.tenants.models import BootstrapStatus, Tenant
@@ -131,6 +132,41 @@ async def capacity_exceeds_limit(
         event_id=new_id(),
         created_at=now,
     )
+
+
+async def dns_health_changed(
+    outbox: Outbox,
+    domain: Domain,
+    tenant_guid: str,
+    previous: dict[str, str],
+    now: datetime,
+) -> None:
+    """A DNS check of a domain judged one of SPF, DKIM, DMARC or MX differently from the check
+    before it (a record removed or fixed at the DNS host, say): both verdicts, by record."""
+    await outbox.add(
+        EventType.DOMAIN_DNS_HEALTH_CHANGED,
+        {
+            "tenant_id": tenant_guid,
+            "domain_id": domain.id,
+            "domain_name": domain.domain_name,
+            "is_verified": domain.is_verified,
+            "previous": previous,
+            "current": health_verdicts(domain),
+            "last_checked": domain.last_checked,
+        },
+        event_id=new_id(),
+        created_at=now,
+    )
+
+
+def health_verdicts(domain: Domain) -> dict[str, str]:
+    """A domain's DNS health verdicts by record: spf, dkim, dmarc, mx."""
+    return {
+        "spf": domain.spf_status,
+        "dkim": domain.dkim_status,
+        "dmarc": domain.dmarc_status,
+        "mx": domain.mx_status,
+    }
 
 
 def _mailbox_data(mailbox: Mailbox, tenant_guid: str) -> dict[str, Any]:
