@@ -10,8 +10,10 @@ from typing import Any
 import httpx2
 from sqlalchemy import select, update
 
+from tenantcore.app import create_app
 from tenantcore.audit.models import AuditEntry
 from tenantcore.core.db import unit_of_work
+from tenantcore.core.deps import PrincipalDep
 from tenantcore.core.ratelimit import RateLimiter
 from tests.api.conftest import Api
 from tests.api.mailbox_support import PASSWORD, SALES, one, provision, tenant_with_domain
@@ -164,3 +166,26 @@ async def test_entries_past_the_retention_are_dropped(api: Api) -> None:
     ids = [e["id"] for e in (await _log(api.http))["entries"]]
     assert len(ids) == 1
     assert old_id not in ids
+
+
+async def test_a_change_request_that_fails_unexpectedly_is_recorded_as_a_500(api: Api) -> None:
+    app = create_app(api.context)
+
+    async def broken(tenant_id: str, principal: PrincipalDep) -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/v1/tenants/{tenant_id}/broken", broken, methods=["POST"])
+    transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
+    headers = {"Authorization": f"Bearer {api.key}", "X-Request-Id": "incident-7"}
+    async with httpx2.AsyncClient(transport=transport, base_url="http://api.test") as client:
+        response = await client.post(
+            "/v1/tenants/ABC/broken", json={"display_name": "secret value"}, headers=headers
+        )
+    assert response.status_code == 500
+    [entry] = (await _log(api.http, method="POST"))["entries"]
+    assert (entry["status_code"], entry["request_id"], entry["route"]) == (
+        500,
+        "incident-7",
+        "/v1/tenants/{tenant_id}/broken",
+    )
+    assert (entry["tenant_id"], entry["fields"]) == ("abc", ["display_name"])
