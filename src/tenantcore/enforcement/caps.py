@@ -29,10 +29,6 @@ class Ceiling:
     ramp_start: int | None = None
     ramp_daily_increase: int | None = None
 
-    @property
-    def ramps(self) -> bool:
-        return self.ramp_start is not None and self.ramp_daily_increase is not None
-
     def on(self, today: date, ready_at: datetime | None) -> int:
         """The ceiling on `today` for a mailbox that became ready at `ready_at` (None: not
         ready yet, so at the ramp's start)."""
