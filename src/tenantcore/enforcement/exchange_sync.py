@@ -1,8 +1,8 @@
 """Bring Exchange in line with the enforcement TenantCore holds for a tenant (DESIGN.md §4).
 
 (a) Exact caps: one outbound spam policy per distinct effective cap (`RecipientLimitPerDay` =
-    cap, `BlockUserForToday`), each bound to a rule naming the mailboxes at that cap, lowest
-    cap first. Exchange counts every submission itself, so nobody sends past a cap even between
+    cap, `BlockUserForToday`; the Default policy's external auto-forwarding and, when stricter,
+    hourly limits), each bound to a rule naming the mailboxes at that cap, lowest cap first. Exchange counts every submission itself, so nobody sends past a cap even between
     two usage syncs. Caps nobody uses any more are removed.
 (b) The switch: per scope, a mail-enabled security group and a transport rule rejecting its
     members with TenantCore's message. The usage sync adds a mailbox to the group when its cap
@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from tenantcore.enforcement.caps import CapGroup, cap_from_name
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
 from tenantcore.microsoft.connector import MicrosoftConnector
+from tenantcore.microsoft.models import OutboundSpamPolicy
 
 REJECT_TEXT = (
     "This mailbox has reached its daily send limit set in TenantCore. Sending resumes at 00:00 UTC."
@@ -64,9 +65,16 @@ async def apply(
     switches: list[Switch],
 ) -> None:
     exchange = connector.exchange
+    existing = await exchange.list_outbound_spam_policies(tenant_guid)
+    kept = _customer_settings(existing)
     for priority, group in enumerate(caps):
         await exchange.ensure_outbound_spam_policy(
-            tenant_guid, name=group.name, recipient_limit_per_day=group.cap
+            tenant_guid,
+            name=group.name,
+            recipient_limit_per_day=group.cap,
+            external_per_hour=kept.external_per_hour,
+            internal_per_hour=kept.internal_per_hour,
+            auto_forwarding_mode=kept.auto_forwarding_mode,
         )
         await exchange.ensure_outbound_spam_rule(
             tenant_guid,
@@ -80,7 +88,7 @@ async def apply(
         cap = cap_from_name(rule.name)
         if cap is not None and cap not in wanted:
             await exchange.remove_outbound_spam_rule(tenant_guid, rule.name)
-    for policy in await exchange.list_outbound_spam_policies(tenant_guid):
+    for policy in existing:  # a policy created above is wanted: the earlier list suffices
         cap = cap_from_name(policy.name)
         if cap is not None and cap not in wanted:
             await exchange.remove_outbound_spam_policy(tenant_guid, policy.name)
@@ -95,6 +103,32 @@ async def apply(
             reason_text=REJECT_TEXT,
             enhanced_status_code=REJECT_CODE,
         )
+
+
+@dataclass(frozen=True)
+class _CustomerSettings:
+    """What the tenant's Default outbound spam policy says beyond the daily cap."""
+
+    external_per_hour: int | None
+    internal_per_hour: int | None
+    auto_forwarding_mode: str | None
+
+
+def _customer_settings(policies: list[OutboundSpamPolicy]) -> _CustomerSettings:
+    """The Default policy's hourly limits (0: the service's) and external auto-forwarding.
+
+    Only the first policy whose rule matches a sender applies to it, so a mailbox under a cap
+    policy no longer gets the Default policy's other settings; copying them keeps enforcement
+    to the daily cap: forwarding the customer turned on keeps working, and a stricter hourly
+    limit stays."""
+    default = next((policy for policy in policies if policy.is_default), None)
+    if default is None:
+        return _CustomerSettings(None, None, None)
+    return _CustomerSettings(
+        external_per_hour=default.recipient_limit_external_per_hour or None,
+        internal_per_hour=default.recipient_limit_internal_per_hour or None,
+        auto_forwarding_mode=default.auto_forwarding_mode,
+    )
 
 
 async def withdraw(connector: MicrosoftConnector, tenant_guid: str, switches: list[Switch]) -> None:
@@ -147,6 +181,9 @@ async def read_state(
             "name": policy.name,
             "recipient_limit_per_day": policy.recipient_limit_per_day,
             "action_when_threshold_reached": policy.action_when_threshold_reached,
+            "recipient_limit_external_per_hour": policy.recipient_limit_external_per_hour,
+            "recipient_limit_internal_per_hour": policy.recipient_limit_internal_per_hour,
+            "auto_forwarding_mode": policy.auto_forwarding_mode,
             "rule_priority": rules[policy.name].priority if policy.name in rules else None,
             "senders": sorted(rules[policy.name].sender_from) if policy.name in rules else [],
         }

@@ -84,6 +84,7 @@ class OutboundSpamPolicy(_Exchange):
     recipient_limit_external_per_hour: int = Field(default=0, alias="RecipientLimitExternalPerHour")
     recipient_limit_internal_per_hour: int = Field(default=0, alias="RecipientLimitInternalPerHour")
     action_when_threshold_reached: str = Field(alias="ActionWhenThresholdReached")
+    auto_forwarding_mode: str = Field(default="Automatic", alias="AutoForwardingMode")
 
 
 class OutboundSpamRule(_Exchange):

@@ -90,14 +90,24 @@ class PolicyOps(ExchangeTransport):
         name: str,
         recipient_limit_per_day: int,
         action: str = "BlockUserForToday",
+        external_per_hour: int | None = None,
+        internal_per_hour: int | None = None,
+        auto_forwarding_mode: str | None = None,
     ) -> OutboundSpamPolicy:
-        """A policy capping recipients per UTC day; hourly limits no looser than the day's."""
-        settings = {
+        """A policy capping recipients per UTC day; hourly limits the day's unless given (then
+        never looser than it); external auto-forwarding as given, else Exchange's default."""
+        settings: dict[str, Any] = {
             "RecipientLimitPerDay": recipient_limit_per_day,
-            "RecipientLimitExternalPerHour": recipient_limit_per_day,
-            "RecipientLimitInternalPerHour": recipient_limit_per_day,
+            "RecipientLimitExternalPerHour": min(
+                external_per_hour or recipient_limit_per_day, recipient_limit_per_day
+            ),
+            "RecipientLimitInternalPerHour": min(
+                internal_per_hour or recipient_limit_per_day, recipient_limit_per_day
+            ),
             "ActionWhenThresholdReached": action,
         }
+        if auto_forwarding_mode is not None:
+            settings["AutoForwardingMode"] = auto_forwarding_mode
         row = await self._ensure(
             tenant_id, "HostedOutboundSpamFilterPolicy", name, settings, settings
         )
