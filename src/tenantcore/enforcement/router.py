@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Response
 
 from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import ContextDep, ReaderDep, ReadPrincipalDep
-from tenantcore.core.errors import responses
+from tenantcore.core.errors import ServiceUnavailable, responses
 from tenantcore.core.pagination import InvalidCursor
-from tenantcore.domains.errors import DomainNotFound
-from tenantcore.enforcement import reads, service
+from tenantcore.domains.errors import DomainNotFound, MicrosoftAccessDenied
+from tenantcore.enforcement import reads, removal, service
 from tenantcore.enforcement.errors import (
     InvalidEventFilter,
     InvalidRamp,
@@ -64,6 +64,31 @@ async def get_enforcement(
 ) -> PolicyResponse:
     """The policy of a domain (`domain_scope`) or of the whole tenant, and what Exchange holds."""
     return await service.describe(context, principal, tenant_id, domain_scope, fresh=False)
+
+
+@router.delete(
+    "/v1/tenants/{tenant_id}/mailbox-limits",
+    status_code=204,
+    responses=responses(
+        *WRITE_AUTH_ERRORS,
+        TenantNotFound,
+        DomainNotFound,
+        PolicyNotFound,
+        MicrosoftAccessDenied,
+        ServiceUnavailable,
+    ),
+)
+async def remove_enforcement(
+    tenant_id: str,
+    principal: ReadPrincipalDep,
+    context: ContextDep,
+    domain_scope: Annotated[str | None, Query(max_length=253)] = None,
+) -> Response:
+    """Beyond the seed: stop enforcing the policy of a domain (`domain_scope`) or of the whole
+    tenant. Its mailboxes fall back to the tenant-wide policy if there is one, else are no
+    longer capped in Exchange; the scope's transport rule and group are removed."""
+    await removal.remove_policy(context, principal, tenant_id, domain_scope)
+    return Response(status_code=204)
 
 
 @router.get(

@@ -64,7 +64,7 @@ def scope_label(scope_key: str) -> str:
     return "All domains" if scope_key == TENANT_WIDE_SCOPE else scope_key
 
 
-async def _resolve_scope(
+async def resolve_scope(
     session: AsyncSession, tenant: Tenant, domain_scope: str | None
 ) -> tuple[str, Domain | None]:
     if domain_scope is None or not domain_scope.strip():
@@ -92,7 +92,7 @@ async def set_policy(
     limit = validate_limit(daily_send_limit)
     async with unit_of_work(context.sessionmaker) as session:
         tenant = await require_tenant(session, principal, tenant_id)
-        scope_key, domain = await _resolve_scope(session, tenant, domain_scope)
+        scope_key, domain = await resolve_scope(session, tenant, domain_scope)
         if tenant.exchange_bootstrap_status != BootstrapStatus.READY:
             raise ExchangeBootstrapNotReady
         policy = await repository.policy_for_scope(session, tenant.id, scope_key)
@@ -190,7 +190,7 @@ async def describe(
     save), else a reading still current by `exchange_state.py`'s rule."""
     async with unit_of_work(context.sessionmaker, read_only=True) as session:
         tenant = await require_tenant(session, principal, tenant_id)
-        scope_key, _ = await _resolve_scope(session, tenant, domain_scope)
+        scope_key, _ = await resolve_scope(session, tenant, domain_scope)
         policy = await repository.policy_for_scope(session, tenant.id, scope_key)
         if policy is None:
             raise PolicyNotFound
