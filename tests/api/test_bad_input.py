@@ -158,7 +158,7 @@ async def test_path_parameters_out_of_shape_are_404s_not_errors(api: Api) -> Non
         ("PUT", "/v1/tenants/{tenant_id}", "DELETE, GET, HEAD"),
         ("DELETE", "/v1/tenants/{tenant_id}/mailboxes", "GET, HEAD, POST"),
         ("GET", "/v1/api-key/rotate", "POST"),
-        ("PUT", "/v1/tenants/{tenant_id}/mailbox-limits", "GET, HEAD, POST"),
+        ("PUT", "/v1/tenants/{tenant_id}/mailbox-limits", "DELETE, GET, HEAD, POST"),
     ],
 )
 async def test_a_method_the_path_lacks_is_405_with_every_allowed_method(
