@@ -167,3 +167,36 @@ async def test_events_filters_are_validated(api: Api) -> None:
         assert response.json()["detail"]["code"] == "invalid_event_filter", params
     wrong_type = await api.http.get("/v1/enforcement/events", params={"limit": "many"})
     assert wrong_type.status_code == 400
+
+
+async def test_every_policy_of_a_tenant_is_listed(api: Api) -> None:
+    tenant_id = await api.connect_tenant()
+    url = f"/v1/tenants/{tenant_id}/mailbox-limits"
+    assert (await api.http.get(f"{url}/policies")).json() == {
+        "tenant_id": tenant_id,
+        "policies": [],
+        "count": 0,
+    }
+    await verified_domain(api, tenant_id, DOMAIN)
+    await verified_domain(api, tenant_id, "a.acmecorp.com")
+    ramp = {"start": 5, "daily_increase": 5}
+    for body in (
+        {"daily_send_limit": 10, "domain_scope": DOMAIN},
+        {"daily_send_limit": 25, "ramp": ramp},
+        {"daily_send_limit": 7, "domain_scope": "a.acmecorp.com"},
+    ):
+        assert (await api.http.post(url, json=body)).status_code == 200
+    listed = (await api.http.get(f"{url}/policies")).json()
+    assert listed["count"] == 3
+    assert [(p["scope_label"], p["daily_send_limit"]) for p in listed["policies"]] == [
+        ("All domains", 25),
+        ("a.acmecorp.com", 7),
+        (DOMAIN, 10),
+    ]
+    assert listed["policies"][0]["ramp"] == {**ramp, "full_after_days": 4}
+    # Each as the scope's own GET shows it.
+    one = (await api.http.get(url, params={"domain_scope": DOMAIN})).json()["policy"]
+    assert listed["policies"][2] == one
+    other = api.client(await api.new_key("globex"))
+    hidden = await other.get(f"{url}/policies")
+    assert hidden.json()["detail"]["code"] == "tenant_not_found"

@@ -18,7 +18,7 @@ from tenantcore.enforcement.errors import (
     InvalidSendLimit,
     PolicyNotFound,
 )
-from tenantcore.enforcement.schemas import EventPage, PolicyResponse, PolicySet
+from tenantcore.enforcement.schemas import EventPage, PolicyList, PolicyResponse, PolicySet
 from tenantcore.enforcement.service import KEEP_RAMP
 from tenantcore.mailboxes.errors import MailboxNotFound
 from tenantcore.tenants.errors import ExchangeBootstrapNotReady, TenantNotFound
@@ -64,6 +64,19 @@ async def get_enforcement(
 ) -> PolicyResponse:
     """The policy of a domain (`domain_scope`) or of the whole tenant, and what Exchange holds."""
     return await service.describe(context, principal, tenant_id, domain_scope, fresh=False)
+
+
+@router.get(
+    "/v1/tenants/{tenant_id}/mailbox-limits/policies",
+    responses=responses(*AUTH_ERRORS, TenantNotFound),
+)
+async def list_enforcement(
+    tenant_id: str, principal: ReadPrincipalDep, context: ContextDep
+) -> PolicyList:
+    """Beyond the seed: every saved policy of the tenant (the tenant-wide one first, then by
+    domain), with its ramp, provisioning status and how many mailboxes it covers; from
+    TenantCore's records (a scope's GET also reads what Exchange holds)."""
+    return await service.list_policies(context, principal, tenant_id)
 
 
 @router.delete(

@@ -70,6 +70,14 @@ class PolicyOut(BaseModel):
     updated_at: datetime
 
 
+class PolicyList(BaseModel):
+    """Beyond the seed: every saved policy of a tenant."""
+
+    tenant_id: str
+    policies: list[PolicyOut]
+    count: int
+
+
 class PolicyResponse(BaseModel):
     status: str
     tenant_id: str

@@ -23,14 +23,14 @@ from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.models import Domain
 from tenantcore.domains.names import lookup_name
 from tenantcore.enforcement import exchange_sync, repository
-from tenantcore.enforcement.caps import cap_groups, scope_limit
+from tenantcore.enforcement.caps import Ceiling, EnforcedMailbox, cap_groups, scope_limit
 from tenantcore.enforcement.errors import InvalidRamp, InvalidSendLimit, PolicyNotFound
 from tenantcore.enforcement.models import (
     TENANT_WIDE_SCOPE,
     EnforcementPolicy,
     PolicyProvisioningStatus,
 )
-from tenantcore.enforcement.schemas import PolicyOut, PolicyResponse, Ramp, RampOut
+from tenantcore.enforcement.schemas import PolicyList, PolicyOut, PolicyResponse, Ramp, RampOut
 from tenantcore.mailboxes.models import DAILY_SEND_LIMIT_MAX, DAILY_SEND_LIMIT_MIN
 from tenantcore.microsoft.errors import MicrosoftError, Throttled, Transient
 from tenantcore.tenants.errors import ExchangeBootstrapNotReady
@@ -197,12 +197,6 @@ async def describe(
         policies = await repository.policies_of(session, tenant.id)
         mailboxes = await repository.enforceable_mailboxes(session, tenant.id)
     limits = repository.ceilings(policies)
-    in_scope = [
-        m
-        for m in mailboxes
-        if (m.domain == scope_key if scope_key != TENANT_WIDE_SCOPE else m.domain not in limits)
-        and scope_limit(m.domain, limits) is not None
-    ]
     # The last time TenantCore itself may have changed this tenant's enforcement in Exchange.
     changes = [tenant.last_sync_at]
     changes += [moment for p in policies for moment in (p.updated_at, p.provisioned_at)]
@@ -228,17 +222,43 @@ async def describe(
         daily_send_limit=policy.daily_send_limit,
         domain_scope=domain_value,
         scope_label=label,
-        policy=PolicyOut(
-            daily_send_limit=policy.daily_send_limit,
-            domain_scope=domain_value,
-            scope_label=label,
-            ramp=_ramp_out(policy),
-            provisioning_status=policy.provisioning_status,
-            provisioning_error=policy.provisioning_error,
-            provisioned_at=policy.provisioned_at,
-            enforced_mailboxes=len(in_scope),
-            created_at=policy.created_at,
-            updated_at=policy.updated_at,
-        ),
+        policy=_policy_out(policy, mailboxes, limits),
         provisioning=provisioning,
+    )
+
+
+async def list_policies(context: AppContext, principal: Principal, tenant_id: str) -> PolicyList:
+    """Every saved policy of the tenant, the tenant-wide one first, then by domain; from
+    TenantCore's rows only (each scope's GET reads Exchange)."""
+    async with unit_of_work(context.sessionmaker, read_only=True) as session:
+        tenant = await require_tenant(session, principal, tenant_id)
+        policies = await repository.policies_of(session, tenant.id)
+        mailboxes = await repository.enforceable_mailboxes(session, tenant.id)
+    limits = repository.ceilings(policies)
+    ordered = sorted(policies, key=lambda p: (p.scope_key != TENANT_WIDE_SCOPE, p.scope_key))
+    items = [_policy_out(policy, mailboxes, limits) for policy in ordered]
+    return PolicyList(tenant_id=tenant.tenant_id, policies=items, count=len(items))
+
+
+def _policy_out(
+    policy: EnforcementPolicy, mailboxes: list[EnforcedMailbox], limits: dict[str, Ceiling]
+) -> PolicyOut:
+    scope_key = policy.scope_key
+    in_scope = [
+        m
+        for m in mailboxes
+        if (m.domain == scope_key if scope_key != TENANT_WIDE_SCOPE else m.domain not in limits)
+        and scope_limit(m.domain, limits) is not None
+    ]
+    return PolicyOut(
+        daily_send_limit=policy.daily_send_limit,
+        domain_scope=None if scope_key == TENANT_WIDE_SCOPE else scope_key,
+        scope_label=scope_label(scope_key),
+        ramp=_ramp_out(policy),
+        provisioning_status=policy.provisioning_status,
+        provisioning_error=policy.provisioning_error,
+        provisioned_at=policy.provisioned_at,
+        enforced_mailboxes=len(in_scope),
+        created_at=policy.created_at,
+        updated_at=policy.updated_at,
     )
