@@ -19,6 +19,7 @@ from tenantcore.domains.service import microsoft_failure
 from tenantcore.enforcement import exchange_sync, repository
 from tenantcore.enforcement.caps import cap_groups
 from tenantcore.enforcement.errors import PolicyNotFound
+from tenantcore.enforcement.models import PolicyProvisioningStatus
 from tenantcore.enforcement.service import resolve_scope
 from tenantcore.microsoft.errors import MicrosoftError
 from tenantcore.tenants.service import require_tenant
@@ -58,5 +59,8 @@ async def remove_policy(
             for policy in await repository.policies_of(session, tenant.id):
                 if policy.scope_key == scope_key:
                     await session.delete(policy)
-                else:  # Exchange changed for these too: no earlier reading of it stands
+                else:  # Exchange now holds these as saved; no earlier reading of it stands
+                    policy.provisioning_status = PolicyProvisioningStatus.PROVISIONED
+                    policy.provisioning_error = None
+                    policy.next_attempt_at = None
                     policy.provisioned_at = context.now()
