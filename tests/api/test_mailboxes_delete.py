@@ -3,6 +3,8 @@ account, forgotten, its slot free again; refused cleanly when it cannot be done 
 
 from __future__ import annotations
 
+import json
+
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
@@ -20,6 +22,7 @@ from tests.api.mailbox_support import (
     tenant_with_domain,
     tenant_with_ready_mailboxes,
 )
+from tests.api.webhook_receiver import webhook_receiver
 
 INFO = f"info@{DOMAIN}"
 JANE = f"jane@{DOMAIN}"
@@ -186,3 +189,24 @@ async def test_a_tenant_busy_with_background_work_answers_503(api: Api) -> None:
     assert busy.headers["Retry-After"] == "5"
     assert SALES in await _addresses_in_exchange(api, tenant_id)
     assert (await api.http.delete(_path(tenant_id, sales["id"]))).status_code == 204
+
+
+async def test_a_deletion_is_sent_to_webhooks(api: Api) -> None:
+    async with webhook_receiver() as receiver:
+        hook = await api.http.post(
+            "/v1/webhooks", json={"url": receiver.url, "events": ["mailbox.deleted"]}
+        )
+        assert hook.status_code == 201
+        tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+        mailbox_id = (await one(api, tenant_id, SALES))["id"]
+        refused = await api.http.delete(_path(tenant_id, "no-such-mailbox"))
+        assert refused.status_code == 404
+        assert (await api.http.delete(_path(tenant_id, mailbox_id))).status_code == 204
+        await api.worker.drain()
+        [event] = [json.loads(item.body) for item in receiver.received]
+        assert event["type"] == "mailbox.deleted"
+        assert event["data"]["mailbox_id"] == mailbox_id
+        assert event["data"]["tenant_id"] == tenant_id
+        assert event["data"]["primary_smtp"] == SALES
+        assert event["data"]["domain_name"] == DOMAIN
+        assert event["data"]["deleted_at"] == event["created_at"]

@@ -29,6 +29,8 @@ from tenantcore.mailboxes.errors import MailboxNotFound, MailboxProvisioning
 from tenantcore.mailboxes.models import MailboxStatus
 from tenantcore.mailboxes.updates import require_mailbox
 from tenantcore.microsoft.errors import MicrosoftError
+from tenantcore.webhooks import events as webhook_events
+from tenantcore.webhooks.service import Outbox
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +56,8 @@ async def delete(
             if row is None:
                 return  # the tenant was disconnected meanwhile
             await session.delete(row)
+            outbox = Outbox(session, tenant.account_id)
+            await webhook_events.mailbox_deleted(outbox, row, tenant.tenant_id, context.now())
             if mailbox.status == MailboxStatus.READY:
                 await enforcement_repository.mark_pending(session, tenant.id)
                 context.jobs.nudge_tenant_after_commit(session, tenant.id)

@@ -18,7 +18,8 @@ class InvalidWebhookEvents(AppError):
     default_message = (
         "events must list one or more of: tenant.bootstrap.completed, tenant.bootstrap.failed, "
         "mailbox.ready, mailbox.failed, mailbox.blocked, mailbox.unblocked, "
-        "mailbox.smtp_auth_disabled, tenant.sending_app.ready, tenant.sending_app.failed, "
+        "mailbox.smtp_auth_disabled, mailbox.deleted, tenant.sending_app.ready, "
+        "tenant.sending_app.failed, "
         "tenant.capacity_exceeds_limit, domain.dns_health.changed."
     )
 

@@ -90,6 +90,20 @@ async def smtp_auth_disabled(
     )
 
 
+async def mailbox_deleted(
+    outbox: Outbox, mailbox: Mailbox, tenant_guid: str, now: datetime
+) -> None:
+    """A mailbox was deleted through the API: gone from Exchange (Microsoft keeps it restorable
+    for 30 days) and from TenantCore, its slot on the domain free."""
+    await outbox.add(
+        EventType.MAILBOX_DELETED,
+        _mailbox_data(mailbox, tenant_guid)
+        | {"domain_name": mailbox.primary_smtp.rpartition("@")[2], "deleted_at": now},
+        event_id=new_id(),
+        created_at=now,
+    )
+
+
 async def sending_app_settled(outbox: Outbox, tenant: Tenant, now: datetime) -> None:
     """The tenant's sending app was registered in Exchange and given every ready mailbox
     (`ready`), or could not be registered (`failed`, with its `error`); as

@@ -19,6 +19,7 @@ class EventType(StrEnum):
     MAILBOX_BLOCKED = "mailbox.blocked"
     MAILBOX_UNBLOCKED = "mailbox.unblocked"
     MAILBOX_SMTP_AUTH_DISABLED = "mailbox.smtp_auth_disabled"
+    MAILBOX_DELETED = "mailbox.deleted"
     TENANT_SENDING_APP_READY = "tenant.sending_app.ready"
     TENANT_SENDING_APP_FAILED = "tenant.sending_app.failed"
     TENANT_CAPACITY_EXCEEDS_LIMIT = "tenant.capacity_exceeds_limit"
