@@ -7,9 +7,9 @@ is registered in Exchange (`New-ServicePrincipal`) with `FullAccess` on the mail
 (`Add-MailboxPermission`). Exchange's SMTP AUTH switches apply as to passwords (they turn the
 protocol off); security defaults and Conditional Access policies that block legacy
 authentication do not, because this is not Basic authentication, and the account may be
-disabled, as a shared mailbox's is. Every other failure answers the generic `535 5.7.3`.
-(Exchange first answers a failed XOAUTH2 with a `334` carrying a JSON error and waits for an
-empty line; the sandbox answers the final `535` at once.)
+disabled, as a shared mailbox's is. Every other failure answers the generic `535 5.7.3
+Authentication unsuccessful` at once, as client logs of Exchange Online show (e.g. PHPMailer
+discussion #2845), not the `334` JSON challenge Gmail sends before its final refusal.
 """
 
 from __future__ import annotations
