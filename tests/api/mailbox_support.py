@@ -171,6 +171,44 @@ async def login_reply(api: Api, address: str) -> int:
     return code
 
 
+async def send_codes(api: Api, address: str, count: int) -> list[int]:
+    """Reply codes of `count` sends as `address` over the sandbox's SMTP, one connection each;
+    550 for a sender Exchange refused."""
+    server = SandboxServer(api.sandbox, http_port=0, smtp_port=0)
+    addresses = await server.start()
+    codes = []
+    try:
+        for _ in range(count):
+            try:
+                code, _ = await asyncio.to_thread(
+                    smtp_send, addresses.smtp_port, server.tls.ca_pem, address, PASSWORD
+                )
+            except smtplib.SMTPSenderRefused as refused:
+                code = refused.smtp_code
+            codes.append(code)
+    finally:
+        await server.stop()
+    return codes
+
+
+async def effective_send_limit(api: Api, tenant_id: str, address: str) -> int | None:
+    """The mailbox's `effective_send_limit`, as its usage shows it."""
+    mailbox_id = (await one(api, tenant_id, address))["id"]
+    usage = await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage")
+    value: int | None = usage.json()["effective_send_limit"]
+    return value
+
+
+async def past_next_midnight(api: Api, after_seconds: float = 60) -> datetime:
+    """Move the sandbox clock `after_seconds` past the next 00:00 UTC and let the worker do
+    what the new day brings; that midnight."""
+    now = await api.sandbox_now()
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    await api.advance_sandbox_clock((midnight - now).total_seconds() + after_seconds)
+    await api.worker.drain()
+    return midnight
+
+
 @dataclass(frozen=True)
 class BlockedDay:
     """What the scenario leaves: the tenant, its two mailboxes' ids, and the two UTC days."""
@@ -205,10 +243,7 @@ async def blocked_then_released(api: Api, *, settle: bool) -> BlockedDay:
         await server.stop()
     await api.advance_sandbox_clock(301)
     await api.worker.drain()
-    now = await api.sandbox_now()
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
-    await api.advance_sandbox_clock((midnight - now).total_seconds() + 60)
-    await api.worker.drain()
+    midnight = await past_next_midnight(api)
     if settle:
         await api.advance_sandbox_clock(api.context.settings.usage_settle_seconds)
         await api.worker.drain()

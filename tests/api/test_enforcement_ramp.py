@@ -3,24 +3,21 @@ the policy's limit one UTC day at a time, in Exchange as in the API."""
 
 from __future__ import annotations
 
-import asyncio
-import smtplib
-from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tenantcore.sandbox.server import SandboxServer
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
     OPS,
-    PASSWORD,
     SALES,
     calls,
+    effective_send_limit,
     one,
+    past_next_midnight,
+    send_codes,
     set_row,
-    smtp_send,
     tenant_with_domain,
     tenant_with_ready_mailboxes,
 )
@@ -49,40 +46,6 @@ def _caps(answer: dict[str, Any]) -> dict[int, list[str]]:
     }
 
 
-async def _effective(api: Api, tenant_id: str, address: str) -> int | None:
-    mailbox_id = (await one(api, tenant_id, address))["id"]
-    usage = await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage")
-    value: int | None = usage.json()["effective_send_limit"]
-    return value
-
-
-async def _past_next_midnight(api: Api) -> None:
-    """Move to 00:01 UTC of the next day and let the worker do what the new day brings."""
-    now = await api.sandbox_now()
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
-    await api.advance_sandbox_clock((midnight - now).total_seconds() + 60)
-    await api.worker.drain()
-
-
-async def _sends(api: Api, address: str, count: int) -> list[int]:
-    """Reply codes of `count` sends as `address`; 550 for a sender Exchange refused."""
-    server = SandboxServer(api.sandbox, http_port=0, smtp_port=0)
-    addresses = await server.start()
-    codes = []
-    try:
-        for _ in range(count):
-            try:
-                code, _ = await asyncio.to_thread(
-                    smtp_send, addresses.smtp_port, server.tls.ca_pem, address, PASSWORD
-                )
-            except smtplib.SMTPSenderRefused as refused:
-                code = refused.smtp_code
-            codes.append(code)
-    finally:
-        await server.stop()
-    return codes
-
-
 async def test_a_ramp_raises_exchange_s_caps_at_each_utc_midnight(api: Api) -> None:
     tenant_id = await tenant_with_ready_mailboxes(api, "sales", "ops")
     response = await api.http.post(
@@ -94,22 +57,22 @@ async def test_a_ramp_raises_exchange_s_caps_at_each_utc_midnight(api: Api) -> N
     assert answer["policy"]["ramp"] == {**RAMP, "full_after_days": 3}
     # Both mailboxes became ready today: day 0 of the ramp.
     assert _caps(answer) == {2: [OPS, SALES]}
-    assert await _effective(api, tenant_id, SALES) == 2
+    assert await effective_send_limit(api, tenant_id, SALES) == 2
     # Exchange holds the day's cap, not the policy's limit.
-    assert await _sends(api, SALES, 3) == [250, 250, 550]
+    assert await send_codes(api, SALES, 3) == [250, 250, 550]
 
     for cap in (5, 8, 10):
-        await _past_next_midnight(api)
+        await past_next_midnight(api)
         state = (await api.http.get(_limits(tenant_id), params={"domain_scope": DOMAIN})).json()
         assert state["policy"]["provisioning_status"] == "provisioned"
         assert _caps(state) == {cap: [OPS, SALES]}
-        assert await _effective(api, tenant_id, OPS) == cap
+        assert await effective_send_limit(api, tenant_id, OPS) == cap
     # Exchange lets the grown cap through: yesterday's 8 would refuse the 9th send.
-    assert await _sends(api, OPS, 11) == [250] * 10 + [550]
+    assert await send_codes(api, OPS, 11) == [250] * 10 + [550]
 
     # At the limit the ramp has nothing more to change in Exchange.
     before = await calls(api)
-    await _past_next_midnight(api)
+    await past_next_midnight(api)
     after = await calls(api)
     assert {name: after.get(name, 0) - before.get(name, 0) for name in CAP_WRITES} == dict.fromkeys(
         CAP_WRITES, 0
@@ -124,7 +87,7 @@ async def test_a_mailbox_first_synced_on_a_later_day_gets_that_day_s_cap(api: Ap
     assert _caps(response.json()) == {2: [SALES]}
     # As if it turned ready just before midnight: no usage sync has counted it yet.
     await set_row(api, (await one(api, tenant_id, SALES))["id"], usage_day=None)
-    await _past_next_midnight(api)
+    await past_next_midnight(api)
     state = (await api.http.get(_limits(tenant_id), params={"domain_scope": DOMAIN})).json()
     assert _caps(state) == {5: [SALES]}
 
@@ -136,8 +99,8 @@ async def test_a_mailbox_s_own_lower_limit_and_older_mailboxes_under_a_ramp(api:
         f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}", json={"daily_send_limit": 4}
     )
     assert patched.status_code == 200
-    await _past_next_midnight(api)
-    await _past_next_midnight(api)
+    await past_next_midnight(api)
+    await past_next_midnight(api)
     # Ready two days ago: a ramp saved now counts from then (start 1 + 2 x 2 = 5).
     response = await api.http.post(
         _limits(tenant_id),
@@ -149,7 +112,7 @@ async def test_a_mailbox_s_own_lower_limit_and_older_mailboxes_under_a_ramp(api:
     )
     assert response.status_code == 200
     assert _caps(response.json()) == {4: [SALES], 5: [OPS]}
-    assert await _effective(api, tenant_id, SALES) == 4
+    assert await effective_send_limit(api, tenant_id, SALES) == 4
 
 
 async def test_saving_again_keeps_the_ramp_unless_told_otherwise(api: Api) -> None:

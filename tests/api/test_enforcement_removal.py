@@ -3,34 +3,22 @@ fall back to the tenant-wide policy), in Exchange as in the API."""
 
 from __future__ import annotations
 
-import asyncio
-import smtplib
-
 from tenantcore.enforcement.caps import cap_from_name
-from tenantcore.sandbox.server import SandboxServer
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
-    PASSWORD,
     SALES,
+    effective_send_limit,
     exchange_fails,
     faults,
-    one,
     provision,
-    smtp_send,
+    send_codes,
     tenant_with_ready_mailboxes,
 )
 
 
 def _url(tenant_id: str) -> str:
     return f"/v1/tenants/{tenant_id}/mailbox-limits"
-
-
-async def _effective(api: Api, tenant_id: str, address: str) -> int | None:
-    mailbox_id = (await one(api, tenant_id, address))["id"]
-    usage = await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage")
-    value: int | None = usage.json()["effective_send_limit"]
-    return value
 
 
 async def _exchange_caps(api: Api, tenant_id: str) -> dict[int, list[str]]:
@@ -46,24 +34,6 @@ async def _exchange_caps(api: Api, tenant_id: str) -> dict[int, list[str]]:
 async def _transport_rules(api: Api, tenant_id: str) -> set[str]:
     rules = await api.context.connector.exchange.list_transport_rules(tenant_id)
     return {rule.name for rule in rules}
-
-
-async def _sends(api: Api, address: str, count: int) -> list[int]:
-    server = SandboxServer(api.sandbox, http_port=0, smtp_port=0)
-    addresses = await server.start()
-    codes = []
-    try:
-        for _ in range(count):
-            try:
-                code, _ = await asyncio.to_thread(
-                    smtp_send, addresses.smtp_port, server.tls.ca_pem, address, PASSWORD
-                )
-            except smtplib.SMTPSenderRefused as refused:
-                code = refused.smtp_code
-            codes.append(code)
-    finally:
-        await server.stop()
-    return codes
 
 
 async def test_a_domain_s_mailboxes_fall_back_to_the_tenant_wide_policy(api: Api) -> None:
@@ -82,7 +52,7 @@ async def test_a_domain_s_mailboxes_fall_back_to_the_tenant_wide_policy(api: Api
     rules = await _transport_rules(api, tenant_id)
     assert "TenantCore daily limit (mail.acmecorp.com)" not in rules
     assert "TenantCore daily limit (all domains)" in rules
-    assert await _effective(api, tenant_id, SALES) == 20
+    assert await effective_send_limit(api, tenant_id, SALES) == 20
     gone = await api.http.get(_url(tenant_id), params={"domain_scope": DOMAIN})
     assert gone.json()["detail"]["code"] == "policy_not_found"
     kept = (await api.http.get(_url(tenant_id))).json()
@@ -98,7 +68,7 @@ async def test_removing_the_last_policy_lifts_the_caps_in_exchange(api: Api) -> 
         _url(tenant_id), json={"daily_send_limit": 2, "domain_scope": DOMAIN}
     )
     assert response.status_code == 200
-    assert await _sends(api, SALES, 3) == [250, 250, 550]  # the cap holds
+    assert await send_codes(api, SALES, 3) == [250, 250, 550]  # the cap holds
     await api.advance_sandbox_clock(86_400)  # Exchange's block for the day lifts at midnight
     await api.worker.drain()
 
@@ -106,8 +76,8 @@ async def test_removing_the_last_policy_lifts_the_caps_in_exchange(api: Api) -> 
     assert removed.status_code == 204
     assert await _exchange_caps(api, tenant_id) == {}
     assert not any(name.startswith("TenantCore") for name in await _transport_rules(api, tenant_id))
-    assert await _effective(api, tenant_id, SALES) is None
-    assert await _sends(api, SALES, 4) == [250] * 4  # no cap any more
+    assert await effective_send_limit(api, tenant_id, SALES) is None
+    assert await send_codes(api, SALES, 4) == [250] * 4  # no cap any more
 
 
 async def test_refusals_change_nothing(api: Api) -> None:
@@ -161,4 +131,4 @@ async def test_a_mailbox_made_after_the_removal_is_not_capped(api: Api) -> None:
     await api.advance_sandbox_clock(600)
     await api.worker.drain()
     assert await _exchange_caps(api, tenant_id) == {}
-    assert await _effective(api, tenant_id, f"ops@{DOMAIN}") is None
+    assert await effective_send_limit(api, tenant_id, f"ops@{DOMAIN}") is None

@@ -12,7 +12,7 @@ from tenantcore.audit.schemas import AuditPage
 from tenantcore.audit.service import audit_page
 from tenantcore.core.deps import ReadPrincipalDep, ReadSessionDep
 from tenantcore.core.errors import responses
-from tenantcore.core.pagination import InvalidCursor
+from tenantcore.core.pagination import InvalidCursor, LogCursor
 
 router = APIRouter(prefix="/v1", tags=["Audit log"])
 
@@ -33,14 +33,7 @@ async def list_audit_log(
     ] = None,
     limit: Annotated[int, Query()] = 50,
     offset: Annotated[int, Query()] = 0,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=2048,
-            description="The `next_cursor` of the previous page, instead of `offset`; pages by "
-            "position, so entries recorded meanwhile never shift a page.",
-        ),
-    ] = None,
+    cursor: LogCursor = None,
 ) -> AuditPage:
     """Every POST, PATCH, PUT and DELETE any of the account's keys sent, with the answer's
     status (429s and idempotent replays aside), kept for `audit_retention_days`. Read-only

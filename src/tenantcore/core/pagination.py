@@ -43,6 +43,15 @@ PageCursor = Annotated[
     ),
 ]
 
+LogCursor = Annotated[
+    str | None,
+    Query(
+        max_length=_CURSOR_MAX_CHARS,
+        description="Beyond the seed: the `next_cursor` of the previous page, instead of "
+        "`offset`; pages by position, so rows recorded meanwhile never shift a page.",
+    ),
+]
+
 Item = TypeVar("Item")
 
 

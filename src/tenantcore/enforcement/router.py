@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import ContextDep, ReaderDep, ReadPrincipalDep
 from tenantcore.core.errors import ServiceUnavailable, responses
-from tenantcore.core.pagination import InvalidCursor
+from tenantcore.core.pagination import InvalidCursor, LogCursor
 from tenantcore.domains.errors import DomainNotFound, MicrosoftAccessDenied
 from tenantcore.enforcement import reads, removal, service
 from tenantcore.enforcement.errors import (
@@ -138,14 +138,7 @@ async def list_events(
     ] = None,
     limit: Annotated[int, Query()] = 50,
     offset: Annotated[int, Query()] = 0,
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=2048,
-            description="Beyond the seed: the `next_cursor` of the previous page, instead of "
-            "`offset`; pages by position, so events recorded meanwhile never shift a page.",
-        ),
-    ] = None,
+    cursor: LogCursor = None,
 ) -> Response:
     """Blocks and unblocks, newest first (by `created_at`, when TenantCore recorded them).
 
