@@ -173,7 +173,7 @@ async def login_reply(api: Api, address: str) -> int:
 
 async def send_codes(api: Api, address: str, count: int) -> list[int]:
     """Reply codes of `count` sends as `address` over the sandbox's SMTP, one connection each;
-    550 for a sender Exchange refused."""
+    550 for a sender Exchange refused (a restricted sender, or a transport rule's reject)."""
     server = SandboxServer(api.sandbox, http_port=0, smtp_port=0)
     addresses = await server.start()
     codes = []
@@ -183,7 +183,7 @@ async def send_codes(api: Api, address: str, count: int) -> list[int]:
                 code, _ = await asyncio.to_thread(
                     smtp_send, addresses.smtp_port, server.tls.ca_pem, address, PASSWORD
                 )
-            except smtplib.SMTPSenderRefused as refused:
+            except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as refused:
                 code = refused.smtp_code
             codes.append(code)
     finally:

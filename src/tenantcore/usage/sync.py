@@ -158,20 +158,22 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
             and (address in restricted or plan.sends[address] >= cap)
         ):
             plan.block[address] = (plan.sends[address], cap)
-    scopes = {
-        mailbox.primary_smtp.lower(): (
-            mailbox.domain_name if mailbox.domain_name in limits else TENANT_WIDE_SCOPE
-        )
-        for mailbox in mailboxes
-    }
+    domains = {mailbox.primary_smtp.lower(): mailbox.domain_name for mailbox in mailboxes}
     initial = tenant.tenant_domain or ""
     for address in plan.release:
-        switch = exchange_sync.switch_for(scopes[address], initial)
-        await _quietly(exchange.remove_group_member(tenant.tenant_id, switch.group_name, address))
+        # Its block may be in the group of the scope it had when blocked: a domain policy
+        # saved or removed since moved it between its domain's scope and the tenant-wide one.
+        for scope_key in (domains[address], TENANT_WIDE_SCOPE):
+            if scope_key in limits:
+                switch = exchange_sync.switch_for(scope_key, initial)
+                await _quietly(
+                    exchange.remove_group_member(tenant.tenant_id, switch.group_name, address)
+                )
         if address in restricted:
             await _quietly(exchange.remove_blocked_sender(tenant.tenant_id, address))
     for address in plan.block:
-        switch = exchange_sync.switch_for(scopes[address], initial)
+        scope_key = domains[address] if domains[address] in limits else TENANT_WIDE_SCOPE
+        switch = exchange_sync.switch_for(scope_key, initial)
         await _quietly(exchange.add_group_member(tenant.tenant_id, switch.group_name, address))
     settlement = await read_settlement(context, tenant, now, budget)
     await _record(context, tenant_pk, plan, settlement, now, today, next_sync, budget)
