@@ -53,6 +53,10 @@ class DnsSettings(BaseModel):
     # publishing its records, or Exchange is catching up), during its first days.
     dkim_pending_recheck_seconds: float = Field(default=900.0, gt=0)
     dkim_pending_days: float = Field(default=7.0, ge=0)
+    # Sooner too for a domain Microsoft has not verified yet, during its first days: once its
+    # ownership TXT record resolves, the re-check verifies it (no Graph call before that).
+    verify_pending_recheck_seconds: float = Field(default=300.0, gt=0)
+    verify_pending_days: float = Field(default=7.0, ge=0)
 
 
 class MicrosoftSettings(BaseModel):

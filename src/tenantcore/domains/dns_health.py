@@ -246,6 +246,20 @@ async def resolver_for(context: AppContext, domain: str) -> Resolver:
     return SandboxZone(domain, records)
 
 
+async def ownership_published(
+    context: AppContext, domain: str, records: set[tuple[str, str]]
+) -> bool:
+    """Whether one of the ownership TXT `records` (name, text) Microsoft gave for `domain`
+    resolves now (False when the lookups are inconclusive)."""
+    resolver = await resolver_for(context, domain)
+    for name in sorted({name for name, _ in records}):
+        answers = await resolver.lookup(name, "TXT")
+        wanted = {text.lower() for label, text in records if label == name}
+        if answers and any(_clean(a.value).lower() in wanted for a in answers):
+            return True
+    return False
+
+
 async def check(
     context: AppContext,
     domain: str,

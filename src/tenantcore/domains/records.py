@@ -65,6 +65,15 @@ def _service_record(domain: str, record: DnsRecord) -> DnsRecordOut | None:
     return None
 
 
+def ownership_records(domain: Domain) -> set[tuple[str, str]]:
+    """The ownership TXT records Microsoft gave for the domain: (name, text `MS=ms…`)."""
+    return {
+        (record.label.lower().removesuffix("."), record.text)
+        for record in _loaded(domain.verification_records)
+        if record.record_type.lower() == "txt" and record.text
+    }
+
+
 def publishable(domain: Domain) -> list[DnsRecordOut]:
     """Everything the customer should publish: the ownership TXT (Microsoft's alternative MX
     is left out: an MX pointing at an `.invalid` host only confuses), the Email service

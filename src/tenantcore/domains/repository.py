@@ -50,11 +50,22 @@ async def due_for_recheck(
     *,
     dkim_pending_checked_before: datetime | None = None,
     dkim_pending_created_after: datetime | None = None,
+    unverified_checked_before: datetime | None = None,
+    unverified_created_after: datetime | None = None,
 ) -> list[str]:
-    """Ids of domains whose DNS health is older than `checked_before`, or, for a verified
+    """Ids of domains whose DNS health is older than `checked_before`; or, for a verified
     domain created after `dkim_pending_created_after` whose DKIM signing is not on yet, older
-    than `dkim_pending_checked_before`; stalest first."""
+    than `dkim_pending_checked_before`; or, for a domain not verified yet created after
+    `unverified_created_after`, older than `unverified_checked_before`; stalest first."""
     due = [Domain.last_checked.is_(None), Domain.last_checked < checked_before]
+    if unverified_checked_before is not None and unverified_created_after is not None:
+        due.append(
+            and_(
+                Domain.is_verified.is_(False),
+                Domain.created_at > unverified_created_after,
+                Domain.last_checked < unverified_checked_before,
+            )
+        )
     if dkim_pending_checked_before is not None and dkim_pending_created_after is not None:
         due.append(
             and_(

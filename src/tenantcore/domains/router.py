@@ -14,7 +14,7 @@ from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import ContextDep, ReadPrincipalDep, ReadSessionDep
 from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
 from tenantcore.core.pagination import InvalidCursor, PageCursor, PageLimit
-from tenantcore.domains import removal, service
+from tenantcore.domains import removal, service, verification
 from tenantcore.domains.errors import (
     DomainAlreadyRegistered,
     DomainHasMailboxes,
@@ -118,7 +118,7 @@ async def verify_domain(
 ) -> DomainOut:
     """Ask Microsoft to verify ownership (the verification TXT must be published), then enable
     Email on the domain and check its DNS health. On a verified domain this re-checks."""
-    return await service.verify(context, session, principal, tenant_id, domain)
+    return await verification.verify(context, session, principal, tenant_id, domain)
 
 
 @router.delete(

@@ -1,13 +1,16 @@
-"""Registering, verifying and checking custom domains (DESIGN.md section 4, "Domains").
+"""Registering and checking custom domains (DESIGN.md section 4, "Domains"); verification is
+in domains/verification.py, removal in domains/removal.py, background re-checks in
+domains/jobs.py.
 
 Graph `POST /domains` → the records to publish (verification TXT, Email service records) →
-`verify` → Email enabled → DNS health. Microsoft calls never run inside a database
-transaction: each operation reads in the request's read-only session, gives that session back
-(`_release`), talks to Microsoft and DNS, then writes in one short unit of work of its own.
+(verification) → DNS health. Microsoft calls never run inside a database transaction: each
+operation reads in the request's read-only session, gives that session back (`release`), talks
+to Microsoft and DNS, then writes in one short unit of work of its own (`save`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -23,7 +26,6 @@ from tenantcore.domains import dkim, dns_health, records, repository
 from tenantcore.domains.errors import (
     DomainAlreadyRegistered,
     DomainNotFound,
-    DomainVerificationFailed,
     InvalidDomain,
     MicrosoftAccessDenied,
     TenantNotConnected,
@@ -36,7 +38,6 @@ from tenantcore.microsoft.errors import (
     Forbidden,
     InvalidRequest,
     MicrosoftError,
-    NotFound,
 )
 from tenantcore.microsoft.graph import GraphClient
 from tenantcore.microsoft.models import Domain as GraphDomain
@@ -80,7 +81,7 @@ def microsoft_failure(exc: MicrosoftError) -> AppError:
     return microsoft_unavailable(exc)
 
 
-async def _release(session: AsyncSession) -> None:
+async def release(session: AsyncSession) -> None:
     """Give the request's read-only session back before a Microsoft call, which may take many
     seconds under throttling: a PostgreSQL connection idling in a transaction that long would
     starve the pool. Loaded objects stay readable (closing detaches, it doesn't expire)."""
@@ -110,11 +111,11 @@ async def _require_domain(session: AsyncSession, tenant: Tenant, raw_name: str) 
     return row
 
 
-def _mx_hosts(row: Domain) -> set[str]:
+def mx_hosts(row: Domain) -> set[str]:
     return {str(r["mailExchange"]) for r in row.service_records if r.get("mailExchange")}
 
 
-def _health(health: dns_health.Health) -> dict[str, Any]:
+def health_changes(health: dns_health.Health) -> dict[str, Any]:
     return {
         "spf_status": health.spf_status.value,
         "dkim_status": health.dkim_status.value,
@@ -124,28 +125,36 @@ def _health(health: dns_health.Health) -> dict[str, Any]:
     }
 
 
-async def _save(context: AppContext, domain_pk: str, changes: dict[str, Any]) -> Domain:
+async def save(context: AppContext, domain_pk: str, changes: dict[str, Any]) -> Domain:
     """Save a check's changes; when a re-check judges the DNS records differently from the
-    check before it, the `domain.dns_health.changed` webhook says so."""
+    check before it, the `domain.dns_health.changed` webhook says so, and the first save of
+    the domain as verified sends `domain.verified`."""
     async with unit_of_work(context.sessionmaker) as session:
         # Locked (PostgreSQL): two checks at once must not both report one change.
         row = await session.get(Domain, domain_pk, with_for_update=True)
         if row is None:  # the tenant was disconnected meanwhile
             raise DomainNotFound
         previous, checked_before = webhook_events.health_verdicts(row), row.last_checked
+        was_verified = row.is_verified
         for name, value in changes.items():
             setattr(row, name, value)
-        if checked_before is not None and webhook_events.health_verdicts(row) != previous:
-            tenant = await session.get(Tenant, row.tenant_pk)
-            if tenant is not None:
-                outbox = Outbox(session, tenant.account_id)
+        health_changed = (
+            checked_before is not None and webhook_events.health_verdicts(row) != previous
+        )
+        verified = row.is_verified and not was_verified
+        tenant = await session.get(Tenant, row.tenant_pk) if health_changed or verified else None
+        if tenant is not None:
+            outbox, now = Outbox(session, tenant.account_id), context.now()
+            if verified:
+                await webhook_events.domain_verified(outbox, row, tenant.tenant_id, now)
+            if health_changed:
                 await webhook_events.dns_health_changed(
-                    outbox, row, tenant.tenant_id, previous, context.now()
+                    outbox, row, tenant.tenant_id, previous, now
                 )
     return row
 
 
-async def _auto_publish(context: AppContext, row: Domain) -> None:
+async def auto_publish(context: AppContext, row: Domain) -> None:
     """Sandbox mode: publish the records in the sandbox's DNS zone, as the customer would at
     their registrar, keeping whatever else the zone holds."""
     sandbox = context.sandbox
@@ -156,7 +165,7 @@ async def _auto_publish(context: AppContext, row: Domain) -> None:
     await sandbox.publish_dns(row.domain_name, records.merged_zone(existing, wanted))
 
 
-async def _checked(
+async def checked(
     context: AppContext, tenant_guid: str, row: Domain, mx_hosts: set[str]
 ) -> dict[str, Any]:
     """A DNS check with its DKIM steps (domains/dkim.py): the keys made when due (and, in
@@ -167,16 +176,16 @@ async def _checked(
         for name, value in changes.items():
             setattr(row, name, value)
         try:
-            await _auto_publish(context, row)
+            await auto_publish(context, row)
         except MicrosoftError as exc:
             log.info("sandbox dns not published", domain=row.domain_name, error=str(exc))
     health = await dns_health.check(context, row.domain_name, mx_hosts, dkim.targets(row))
-    changes.update(_health(health))
+    changes.update(health_changes(health))
     changes.update(await dkim.enable_if_published(context, tenant_guid, row, health.dkim_status))
     return changes
 
 
-async def _enable_email(graph: GraphClient, tenant_guid: str, remote: GraphDomain) -> GraphDomain:
+async def enable_email(graph: GraphClient, tenant_guid: str, remote: GraphDomain) -> GraphDomain:
     if EMAIL in remote.supported_services:
         return remote
     await graph.enable_email(tenant_guid, remote.id, list(remote.supported_services))
@@ -193,7 +202,7 @@ async def _add_in_microsoft(context: AppContext, tenant_guid: str, name: str) ->
     # Already verified (a subdomain of a verified domain, or verified earlier in the admin
     # center): finish the Email setup now, as verify would.
     if remote.is_verified:
-        remote = await _enable_email(graph, tenant_guid, remote)
+        remote = await enable_email(graph, tenant_guid, remote)
     verification = await graph.verification_records(tenant_guid, name)
     service = await graph.service_configuration_records(tenant_guid, name)
     return Domain(
@@ -207,7 +216,9 @@ async def _add_in_microsoft(context: AppContext, tenant_guid: str, name: str) ->
     )
 
 
-async def _store_new(session: AsyncSession, tenant_pk: str, row: Domain) -> tuple[Domain, bool]:
+async def _store_new(
+    session: AsyncSession, tenant_pk: str, row: Domain, now: datetime
+) -> tuple[Domain, bool]:
     tenant = await session.get(Tenant, tenant_pk)
     if tenant is None or tenant.status != TenantStatus.CONNECTED:
         raise TenantNotFound
@@ -219,6 +230,9 @@ async def _store_new(session: AsyncSession, tenant_pk: str, row: Domain) -> tupl
     row.tenant_pk = tenant_pk
     session.add(row)
     await session.flush()
+    if row.is_verified:  # already verified in Microsoft 365 (a verified domain's subdomain)
+        outbox = Outbox(session, tenant.account_id)
+        await webhook_events.domain_verified(outbox, row, tenant.tenant_id, now)
     return row, True
 
 
@@ -236,21 +250,21 @@ async def add(
         return describe(tenant.tenant_id, existing), False
     if await repository.registered_elsewhere(session, name, tenant.id):
         raise DomainAlreadyRegistered
-    await _release(session)
+    await release(session)
     try:
         row = await _add_in_microsoft(context, tenant.tenant_id, name)
-        await _auto_publish(context, row)
+        await auto_publish(context, row)
     except MicrosoftError as exc:
         raise microsoft_failure(exc) from exc
     try:
-        checked = await _checked(context, tenant.tenant_id, row, _mx_hosts(row))
+        health = await checked(context, tenant.tenant_id, row, mx_hosts(row))
     except MicrosoftError as exc:
         raise microsoft_failure(exc) from exc
-    for field, value in checked.items():
+    for field, value in health.items():
         setattr(row, field, value)
     try:
         async with unit_of_work(context.sessionmaker) as write:
-            stored, created = await _store_new(write, tenant.id, row)
+            stored, created = await _store_new(write, tenant.id, row, context.now())
     except IntegrityError:
         # A concurrent add won the race (this tenant, or another one: the name is unique).
         async with unit_of_work(context.sessionmaker, read_only=True) as read:
@@ -297,102 +311,9 @@ async def get(
     tenant = await require_tenant(session, principal, tenant_id)
     row = await _require_domain(session, tenant, raw)
     if refresh:
-        await _release(session)
+        await release(session)
         # Judging DNS only: a GET changes nothing in the tenant's Exchange (verify and the
         # background re-check take the DKIM steps).
-        health = await dns_health.check(context, row.domain_name, _mx_hosts(row), dkim.targets(row))
-        row = await _save(context, row.id, _health(health))
+        health = await dns_health.check(context, row.domain_name, mx_hosts(row), dkim.targets(row))
+        row = await save(context, row.id, health_changes(health))
     return describe(tenant.tenant_id, row)
-
-
-async def _microsoft_domain(
-    graph: GraphClient, tenant_guid: str, name: str
-) -> tuple[GraphDomain, bool]:
-    """The domain as Microsoft has it; (domain, re-added). If it was removed in Microsoft 365
-    (the admin center, PowerShell), add it again: it then has a new verification code."""
-    try:
-        return await graph.get_domain(tenant_guid, name), False
-    except NotFound:
-        return await graph.add_domain(tenant_guid, name), True
-
-
-async def _verify_in_microsoft(graph: GraphClient, tenant_guid: str, name: str) -> GraphDomain:
-    try:
-        remote = await graph.verify_domain(tenant_guid, name)
-    except InvalidRequest as exc:
-        if "already verified" not in exc.detail.lower():
-            # Microsoft's own reason (the record it looked for) is what the customer needs.
-            raise DomainVerificationFailed(exc.detail) from exc
-        remote = await graph.get_domain(tenant_guid, name)  # a concurrent verify won
-    if not remote.is_verified:
-        # Accepted but not completed (e.g. a scheduled takeover from an unmanaged tenant).
-        raise DomainVerificationFailed(
-            "Microsoft accepted the verification but has not completed it yet; retry shortly."
-        )
-    return remote
-
-
-async def verify(
-    context: AppContext, session: AsyncSession, principal: Principal, tenant_id: str, raw: str
-) -> DomainOut:
-    """Verify ownership with Microsoft, enable Email, refresh the service records and check
-    DNS health. On a verified domain it re-checks. When Microsoft cannot find the record yet,
-    `domain_verification_failed` with Microsoft's reason, and nothing changes."""
-    tenant = await _connected_tenant(session, principal, tenant_id)
-    row = await _require_domain(session, tenant, raw)
-    await _release(session)
-    graph, guid, name = context.connector.graph, tenant.tenant_id, row.domain_name
-    changes: dict[str, Any] = {}
-    try:
-        remote, re_added = await _microsoft_domain(graph, guid, name)
-        if re_added:
-            verification = await graph.verification_records(guid, name)
-            changes.update(
-                verification_records=records.stored(verification),
-                is_verified=remote.is_verified,
-                email_enabled=EMAIL in remote.supported_services,
-            )
-            row.verification_records = changes["verification_records"]
-            await _auto_publish(context, row)
-        if not remote.is_verified:
-            remote = await _verify_in_microsoft(graph, guid, name)
-        remote = await _enable_email(graph, guid, remote)
-        service = await graph.service_configuration_records(guid, name)
-    except DomainVerificationFailed:
-        if changes:  # keep the new verification code the customer must now publish
-            await _save(context, row.id, changes)
-        raise
-    except MicrosoftError as exc:
-        raise microsoft_failure(exc) from exc
-    changes.update(
-        is_verified=True,
-        email_enabled=True,
-        is_default=remote.is_default,
-        service_records=records.stored(service),
-    )
-    mx_hosts = {s.mail_exchange for s in service if s.mail_exchange}
-    for field, value in changes.items():
-        setattr(row, field, value)
-    try:
-        changes.update(await _checked(context, guid, row, mx_hosts))
-    except MicrosoftError as exc:
-        raise microsoft_failure(exc) from exc
-    return describe(guid, await _save(context, row.id, changes))
-
-
-async def recheck(context: AppContext, domain_pk: str) -> bool:
-    """Re-check one domain's DNS health (the background pass); False if it is gone."""
-    async with unit_of_work(context.sessionmaker, read_only=True) as session:
-        row = await session.get(Domain, domain_pk)
-        tenant = None if row is None else await session.get(Tenant, row.tenant_pk)
-    if row is None or tenant is None:
-        return False
-    if tenant.status == TenantStatus.CONNECTED:
-        changes = await _checked(context, tenant.tenant_id, row, _mx_hosts(row))
-    else:  # nothing to ask Exchange for a tenant that is no longer connected
-        changes = _health(await dns_health.check(context, row.domain_name, _mx_hosts(row)))
-    try:
-        await _save(context, domain_pk, changes)
-    except DomainNotFound:
-        return False
-    return True

@@ -173,6 +173,24 @@ async def dns_health_changed(
     )
 
 
+async def domain_verified(outbox: Outbox, domain: Domain, tenant_guid: str, now: datetime) -> None:
+    """Microsoft 365 verified the domain (through `POST …/verify`, or the background re-check
+    once its ownership record resolved): mailboxes can now be provisioned on it."""
+    await outbox.add(
+        EventType.DOMAIN_VERIFIED,
+        {
+            "tenant_id": tenant_guid,
+            "domain_id": domain.id,
+            "domain_name": domain.domain_name,
+            "is_default": domain.is_default,
+            "email_enabled": domain.email_enabled,
+            "verified_at": now,
+        },
+        event_id=new_id(),
+        created_at=now,
+    )
+
+
 def health_verdicts(domain: Domain) -> dict[str, str]:
     """A domain's DNS health verdicts by record: spf, dkim, dmarc, mx."""
     return {

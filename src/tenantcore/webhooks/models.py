@@ -23,6 +23,7 @@ class EventType(StrEnum):
     TENANT_SENDING_APP_READY = "tenant.sending_app.ready"
     TENANT_SENDING_APP_FAILED = "tenant.sending_app.failed"
     TENANT_CAPACITY_EXCEEDS_LIMIT = "tenant.capacity_exceeds_limit"
+    DOMAIN_VERIFIED = "domain.verified"
     DOMAIN_DNS_HEALTH_CHANGED = "domain.dns_health.changed"
 
 
