@@ -92,6 +92,30 @@ async def test_a_mailbox_first_synced_on_a_later_day_gets_that_day_s_cap(api: Ap
     assert _caps(state) == {5: [SALES]}
 
 
+async def test_days_no_sync_saw_keep_each_day_s_ramped_cap(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    response = await api.http.post(
+        _limits(tenant_id), json={"daily_send_limit": 10, "domain_scope": DOMAIN, "ramp": RAMP}
+    )
+    assert response.status_code == 200
+    # The workers are down over two midnights; the first sync back closes three days.
+    now = await api.sandbox_now()
+    await api.advance_sandbox_clock(2 * 86_400 + 3_600)
+    await past_next_midnight(api)
+    mailbox_id = (await one(api, tenant_id, SALES))["id"]
+    history = await api.http.get(
+        f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage/history",
+        params={"from": now.date().isoformat()},
+    )
+    assert history.status_code == 200, history.text
+    assert [(d["limit_value"], d["state"]) for d in history.json()["days"]] == [
+        (2, "closed"),
+        (5, "closed"),
+        (8, "closed"),
+        (10, "open"),
+    ]
+
+
 async def test_a_mailbox_s_own_lower_limit_and_older_mailboxes_under_a_ramp(api: Api) -> None:
     tenant_id = await tenant_with_ready_mailboxes(api, "sales", "ops")
     mailbox_id = (await one(api, tenant_id, SALES))["id"]

@@ -72,8 +72,9 @@ class _Plan:
     rollover: set[str] = field(default_factory=set)
     closed_day: str | None = None  # the oldest finished day the rollover closes
     caps: dict[str, int | None] = field(default_factory=dict)
-    # address → the cap that applied on the day the rollover closes
-    closed_caps: dict[str, int | None] = field(default_factory=dict)
+    # address → the caps that applied on the days the rollover closes (its last synced day and
+    # any later one no sync saw), by day: a ramp gives each day its own
+    closed_caps: dict[str, dict[str, int | None]] = field(default_factory=dict)
     # A ramp moved some mailbox's cap with the new day: Exchange must follow.
     caps_moved: bool = False
 
@@ -131,15 +132,18 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         if mailbox.usage_day is not None and mailbox.usage_day != today:
             plan.rollover.add(address)
             plan.closed_day = min(plan.closed_day or mailbox.usage_day, mailbox.usage_day)
-            closed_cap = mailbox_cap(
-                mailbox.daily_send_limit,
-                domain,
-                mailbox.ready_at,
-                limits,
-                date.fromisoformat(mailbox.usage_day),
-            )
-            plan.closed_caps[address] = closed_cap
-            plan.caps_moved = plan.caps_moved or closed_cap != cap
+            closed_caps = {
+                day: mailbox_cap(
+                    mailbox.daily_send_limit,
+                    domain,
+                    mailbox.ready_at,
+                    limits,
+                    date.fromisoformat(day),
+                )
+                for day in (mailbox.usage_day, *missed_days(mailbox.usage_day, now))
+            }
+            plan.closed_caps[address] = closed_caps
+            plan.caps_moved = plan.caps_moved or closed_caps[mailbox.usage_day] != cap
             if blocked_at is not None:
                 plan.release[address] = (mailbox.sends_today, day_bounds(mailbox.usage_day)[1])
                 blocked_at = None
@@ -284,7 +288,7 @@ async def _record(
                 continue  # became ready after the trace query: next cycle
             blocked_at = mailbox.blocked_at
             if address in plan.rollover:
-                _close_day(session, mailbox, plan.closed_caps.get(address), now)
+                _close_day(session, mailbox, plan.closed_caps.get(address, {}), now)
             if address in plan.release:
                 sent_that_day, lifted_at = plan.release[address]
                 await record_events(
@@ -335,10 +339,11 @@ async def _record(
 
 
 def _close_day(
-    session: AsyncSession, mailbox: SyncedMailbox, cap: int | None, now: datetime
+    session: AsyncSession, mailbox: SyncedMailbox, caps: dict[str, int | None], now: datetime
 ) -> None:
     """Keep the finished day's numbers before the counter resets, and a row for each later
-    day that no sync saw (the workers were down), to be counted when it is settled."""
+    day that no sync saw (the workers were down), to be counted when it is settled; each with
+    the cap of its day (`caps`)."""
     assert mailbox.usage_day is not None
     session.add(
         MailboxUsageDay(
@@ -346,11 +351,13 @@ def _close_day(
             day=mailbox.usage_day,
             sends=mailbox.sends_today,
             blocked_at=mailbox.blocked_at,
-            limit_value=cap,
+            limit_value=caps.get(mailbox.usage_day),
         )
     )
     for day in missed_days(mailbox.usage_day, now):
-        session.add(MailboxUsageDay(mailbox_pk=mailbox.id, day=day, sends=0, limit_value=cap))
+        session.add(
+            MailboxUsageDay(mailbox_pk=mailbox.id, day=day, sends=0, limit_value=caps.get(day))
+        )
 
 
 def missed_days(last_synced_day: str, now: datetime) -> list[str]:
