@@ -35,6 +35,7 @@ from tenantcore.core.db import create_engine, create_sessionmaker, sync_database
 from tenantcore.domains.models import Domain
 from tenantcore.enforcement.caps import Ceiling, mailbox_cap
 from tenantcore.enforcement.models import EnforcementPolicy
+from tenantcore.enforcement.repository import ceilings
 from tenantcore.mailboxes.models import Mailbox
 from tenantcore.mailboxes.schemas import MailboxList, MailboxOut, UsageOut
 from tenantcore.tenants.models import Tenant
@@ -183,7 +184,13 @@ def floor_app(database_url: str) -> Starlette:
         tenant = tenant_of(request)
         if tenant is None:
             return unauthorized()
-        today = datetime.now(UTC).date().isoformat()
+        now = datetime.now(UTC).date()
+        today = now.isoformat()
+        policies = {
+            scope: Ceiling(*columns)
+            for scope, *columns in connection.execute(policy_sql, (tenant[0],)).fetchall()
+        }
+        rows = connection.execute(list_sql, (tenant[0],)).fetchall()
         mailboxes = [
             {
                 "id": m[0],
@@ -199,12 +206,13 @@ def floor_app(database_url: str) -> Starlette:
                 "domain_name": m[11],
                 "tenant_name": tenant[2],
                 "status": m[12],
-                "ready_at": _timestamp(m[13]),
+                "ready_at": (ready_at := _timestamp(m[13])),
                 "usage_synced_at": _timestamp(m[14]),
                 "error": m[15],
                 "smtp_auth_enabled": _flag(m[16]),
+                "effective_send_limit": mailbox_cap(m[6], m[11], ready_at, policies, now),
             }
-            for m in connection.execute(list_sql, (tenant[0],)).fetchall()
+            for m in rows
         ]
         body = {
             "tenant_id": tenant[1],
@@ -266,7 +274,15 @@ def textbook_app(database_url: str) -> FastAPI:
             .where(Mailbox.tenant_pk == tenant.id)
             .order_by(Domain.domain_name, Mailbox.primary_smtp)
         )
-        today = datetime.now(UTC).date().isoformat()
+        now = datetime.now(UTC).date()
+        today = now.isoformat()
+        policies = ceilings(
+            (
+                await db.scalars(
+                    select(EnforcementPolicy).where(EnforcementPolicy.tenant_pk == tenant.id)
+                )
+            ).all()
+        )
         mailboxes = [
             MailboxOut(
                 **{
@@ -276,6 +292,13 @@ def textbook_app(database_url: str) -> FastAPI:
                 },
                 domain_name=domain.domain_name,
                 tenant_name=tenant.tenant_name,
+                effective_send_limit=mailbox_cap(
+                    mailbox.daily_send_limit,
+                    domain.domain_name,
+                    mailbox.ready_at,
+                    policies,
+                    now,
+                ),
             ).model_copy(
                 update={
                     "sends_today": mailbox.sends_today if mailbox.usage_day in (None, today) else 0
@@ -323,11 +346,7 @@ def textbook_app(database_url: str) -> FastAPI:
             "smtp_auth_enabled": mailbox.smtp_auth_enabled,
             "ready_at": mailbox.ready_at,
         }
-        ceilings = {
-            p.scope_key: Ceiling(p.daily_send_limit, p.ramp_start, p.ramp_daily_increase)
-            for p in policies
-        }
-        numbers = _usage(row, ceilings, today)
+        numbers = _usage(row, ceilings(policies), today)
         return UsageOut(
             **{
                 **numbers,

@@ -46,6 +46,7 @@ MAILBOX_FIELDS = {
     "usage_synced_at",
     "error",
     "smtp_auth_enabled",
+    "effective_send_limit",
 }
 
 
@@ -192,10 +193,14 @@ async def send_codes(api: Api, address: str, count: int) -> list[int]:
 
 
 async def effective_send_limit(api: Api, tenant_id: str, address: str) -> int | None:
-    """The mailbox's `effective_send_limit`, as its usage shows it."""
-    mailbox_id = (await one(api, tenant_id, address))["id"]
-    usage = await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage")
-    value: int | None = usage.json()["effective_send_limit"]
+    """The mailbox's `effective_send_limit`, the same in its usage, in the list and in the
+    mailbox's own document."""
+    listed_item = await one(api, tenant_id, address)
+    url = f"/v1/tenants/{tenant_id}/mailboxes/{listed_item['id']}"
+    usage = (await api.http.get(f"{url}/usage")).json()
+    single = (await api.http.get(url)).json()
+    value: int | None = usage["effective_send_limit"]
+    assert listed_item["effective_send_limit"] == single["effective_send_limit"] == value
     return value
 
 

@@ -10,6 +10,7 @@ import pytest
 from tests.api.conftest import Api
 from tests.api.mailbox_support import (
     DOMAIN,
+    effective_send_limit,
     exchange_mailboxes,
     faults,
     one,
@@ -214,6 +215,7 @@ async def test_usage_numbers(
     usage = (await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage")).json()
     assert usage["daily_send_limit"] == own
     assert usage["effective_send_limit"] == effective
+    assert await effective_send_limit(api, tenant_id, SALES) == effective  # the list's too
     assert usage["sends_today"] == sends
     assert usage["remaining_sends"] == remaining
     assert usage["utilization_pct"] == pct
@@ -263,6 +265,18 @@ async def test_usage_takes_the_domain_policy_over_the_tenant_wide_one(api: Api) 
     usage = (await api.http.get(url)).json()
     assert usage["effective_send_limit"] == 8
     assert usage["remaining_sends"] == 8
+    assert await effective_send_limit(api, tenant_id, SALES) == 8
+
+    # PATCH answers with the cap that now applies.
+    patched = await api.http.patch(
+        f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}", json={"daily_send_limit": 5}
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["mailbox"]["effective_send_limit"] == 5
+    patched = await api.http.patch(
+        f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}", json={"daily_send_limit": 20}
+    )
+    assert patched.json()["mailbox"]["effective_send_limit"] == 8  # never above the policy
 
 
 async def test_usage_of_a_mailbox_on_another_of_my_tenants_is_not_found(api: Api) -> None:

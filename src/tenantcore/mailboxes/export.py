@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -21,10 +21,10 @@ from tenantcore.accounts.service import Principal
 from tenantcore.core.errors import InvalidRequest
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.names import lookup_name
-from tenantcore.enforcement.caps import mailbox_cap
 from tenantcore.enforcement.repository import ceilings_on
 from tenantcore.mailboxes import repository
 from tenantcore.mailboxes.models import MailboxStatus
+from tenantcore.mailboxes.reads import list_row_caps
 from tenantcore.tenants.service import require_tenant_row
 
 COLUMNS = (
@@ -71,7 +71,7 @@ def export_csv(
         domain_name is None or not repository.domain_exists_on(connection, tenant_pk, domain_name)
     ):
         raise DomainNotFound
-    policies = ceilings_on(connection, tenant_pk)
+    cap_of = list_row_caps(ceilings_on(connection, tenant_pk), today)
     rows = repository.list_rows_on(
         connection, principal.account_id, tenant_guid, domain_name=domain_name, status=status
     )
@@ -81,9 +81,7 @@ def export_csv(
     for row in rows:
         mailbox = {name: row[index] for name, index in _FIELD_AT.items()}
         own = mailbox["daily_send_limit"]
-        cap = mailbox_cap(
-            own, mailbox["domain_name"], _moment(mailbox["ready_at"]), policies, today
-        )
+        cap = cap_of(row)
         applicable = cap if cap is not None else own
         first, last = _split_name(mailbox["display_name"])
         writer.writerow(
@@ -119,8 +117,3 @@ def _cell(text: str) -> str:
 
 def _flag(value: Any) -> str:
     return "" if value is None else ("true" if value else "false")
-
-
-def _moment(value: Any) -> datetime | None:
-    """A list row's timestamp: SQLite's read connections give the stored text."""
-    return datetime.fromisoformat(value) if isinstance(value, str) else value

@@ -8,7 +8,8 @@ them; the API tests compare the documents with those models.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -22,8 +23,9 @@ from tenantcore.core.pagination import cut, decode_cursor, fetch_size
 from tenantcore.core.reads import JSON_OPTIONS
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.names import lookup_name
-from tenantcore.enforcement.caps import mailbox_cap
-from tenantcore.enforcement.repository import row_ceilings
+from tenantcore.enforcement.caps import Ceiling, mailbox_cap
+from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
+from tenantcore.enforcement.repository import ceilings_on, row_ceilings
 from tenantcore.mailboxes import repository
 from tenantcore.mailboxes.errors import MailboxNotFound
 from tenantcore.mailboxes.models import MailboxStatus
@@ -34,6 +36,8 @@ _LIST_OUTPUT_FIELDS = repository.LIST_FIELDS[:-1]  # all but usage_day (and the 
 _LIST_DAY_AT = len(_LIST_OUTPUT_FIELDS)
 _DOMAIN_AT = repository.LIST_FIELDS.index("domain_name")
 _ADDRESS_AT = repository.LIST_FIELDS.index("primary_smtp")
+_OWN_LIMIT_AT = repository.LIST_FIELDS.index("daily_send_limit")
+_READY_AT = repository.LIST_FIELDS.index("ready_at")
 _CURSOR_KIND = "mailboxes"
 
 
@@ -82,15 +86,18 @@ def mailbox_list(
         _CURSOR_KIND,
         _position,
     )
+    policies: dict[str, Ceiling] = {}
     if rows:
         tenant_name = rows[0][-1]
+        policies = ceilings_on(connection, rows[0][repository.LIST_TENANT_PK_AT])
     else:  # none matching, a tenant without mailboxes, or none of the caller's
         tenant_pk, _, tenant_name = require_tenant_row(connection, principal, tenant_id)
         if domain_name is not None and not repository.domain_exists_on(
             connection, tenant_pk, domain_name
         ):
             raise DomainNotFound
-    mailboxes = [_list_item(row, tenant_name, today) for row in rows]
+    cap = list_row_caps(policies, date.fromisoformat(today))
+    mailboxes = [_list_item(row, tenant_name, today, cap(row)) for row in rows]
     return orjson.dumps(
         {
             "tenant_id": tenant_guid,
@@ -107,11 +114,44 @@ def _position(row: Any) -> tuple[str, str]:
     return row[_DOMAIN_AT], row[_ADDRESS_AT]
 
 
-def _list_item(row: Any, tenant_name: str | None, today: str) -> dict[str, Any]:
+def _no_cap(_row: Any) -> None:
+    return None
+
+
+def list_row_caps(policies: Mapping[str, Ceiling], today: date) -> Callable[[Any], int | None]:
+    """The function giving a list row's `effective_send_limit` under the tenant's `policies`
+    (enforcement/caps.py: the domain's policy, else the tenant-wide one; the mailbox's own
+    cap never above it). Built once per request: at thousands of rows, one call per row is
+    what the rule may cost."""
+    if not policies:
+        return _no_cap
+    tenant_wide = policies.get(TENANT_WIDE_SCOPE)
+
+    def cap(row: Any) -> int | None:
+        ceiling = policies.get(row[_DOMAIN_AT], tenant_wide)
+        if ceiling is None:
+            return None
+        if ceiling.ramp_start is None:  # the common case: no timestamp to read
+            limit = ceiling.limit
+        else:
+            ready_at = row[_READY_AT]
+            if isinstance(ready_at, str):  # SQLite's stored text (core/reads.as_stored)
+                ready_at = datetime.fromisoformat(ready_at)
+            limit = ceiling.on(today, ready_at)
+        own: int | None = row[_OWN_LIMIT_AT]
+        return limit if own is None or own > limit else own
+
+    return cap
+
+
+def _list_item(
+    row: Any, tenant_name: str | None, today: str, effective: int | None
+) -> dict[str, Any]:
     mailbox = dict(zip(_LIST_OUTPUT_FIELDS, row, strict=False))
     if row[_LIST_DAY_AT] is not None and row[_LIST_DAY_AT] != today:
         mailbox["sends_today"] = 0  # last counted on an earlier UTC day
     mailbox["tenant_name"] = tenant_name
+    mailbox["effective_send_limit"] = effective
     return mailbox
 
 
@@ -125,7 +165,10 @@ def one_mailbox(
     if not rows:
         require_tenant_row(connection, principal, tenant_id)  # tenant_not_found first
         raise MailboxNotFound
-    return orjson.dumps(_list_item(rows[0], rows[0][-1], today), option=JSON_OPTIONS)
+    row = rows[0]
+    policies = ceilings_on(connection, row[repository.LIST_TENANT_PK_AT])
+    effective = list_row_caps(policies, date.fromisoformat(today))(row)
+    return orjson.dumps(_list_item(row, row[-1], today, effective), option=JSON_OPTIONS)
 
 
 def _percent(sends: int, cap: int) -> float:

@@ -108,6 +108,11 @@ class MailboxOut(BaseModel):
         "mailbox's own Exchange switch on (or, unset, the tenant's). Null before it is ready. "
         "false: logins fail with 535 5.7.139 until that is changed."
     )
+    effective_send_limit: int | None = Field(
+        description="The cap Exchange enforces today, as the mailbox's usage shows it: its own "
+        "cap, never above the covering mailbox-limits policy's (under a ramp, what the ramp "
+        "allows today), else the policy's. Null when no policy covers the mailbox's domain."
+    )
 
 
 class MailboxList(BaseModel):

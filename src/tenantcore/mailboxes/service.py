@@ -60,7 +60,10 @@ def counted_sends(mailbox: Mailbox, today: str) -> int:
     return todays_count(mailbox.sends_today, mailbox.usage_day, today)
 
 
-def describe(mailbox: Mailbox, domain_name: str, tenant: Tenant, today: str) -> MailboxOut:
+def describe(
+    mailbox: Mailbox, domain_name: str, tenant: Tenant, today: str, effective: int | None
+) -> MailboxOut:
+    """The mailbox as the list shows it; `effective`: its `effective_send_limit`."""
     return MailboxOut(
         id=mailbox.id,
         display_name=mailbox.display_name,
@@ -79,6 +82,7 @@ def describe(mailbox: Mailbox, domain_name: str, tenant: Tenant, today: str) -> 
         usage_synced_at=mailbox.usage_synced_at,
         error=mailbox.error,
         smtp_auth_enabled=mailbox.smtp_auth_enabled,
+        effective_send_limit=effective,
     )
 
 

@@ -21,6 +21,8 @@ from tenantcore.core.db import unit_of_work
 from tenantcore.core.errors import InvalidRequest
 from tenantcore.domains.service import microsoft_failure
 from tenantcore.enforcement import repository as enforcement_repository
+from tenantcore.enforcement.caps import mailbox_cap
+from tenantcore.enforcement.repository import ceilings
 from tenantcore.enforcement.service import validate_limit
 from tenantcore.mailboxes import repository, rules
 from tenantcore.mailboxes.errors import MailboxNotFound, MailboxNotReady, NoUpdates, WeakPassword
@@ -146,5 +148,8 @@ async def update(
             await enforcement_repository.mark_pending(write, tenant.id)
             context.jobs.nudge_tenant_after_commit(write, tenant.id)
         domain_name = await repository.domain_name_of(write, row.domain_pk)
-    today = context.now().date().isoformat()
-    return UpdateResponse(status="updated", mailbox=describe(row, domain_name, tenant, today))
+        policies = ceilings(await enforcement_repository.policies_of(write, tenant.id))
+    today = context.now().date()
+    effective = mailbox_cap(row.daily_send_limit, domain_name, row.ready_at, policies, today)
+    described = describe(row, domain_name, tenant, today.isoformat(), effective)
+    return UpdateResponse(status="updated", mailbox=described)
