@@ -19,6 +19,7 @@ from tests.api.mailbox_support import (
     DOMAIN,
     OPS,
     SALES,
+    calls,
     exchange_fails,
     faults,
     listed,
@@ -207,6 +208,68 @@ async def test_microsoft_unavailable_only_delays_the_grants(api: Api) -> None:
     await api.advance_sandbox_clock(5 * 60 + 1)
     await api.worker.drain()
     assert (await _state(api, tenant_id))["granted_mailboxes"] == 2
+
+
+async def test_a_mailbox_gone_from_exchange_does_not_hold_the_others_up(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "ops", "sales")
+    await _consent(api, tenant_id)
+    # Removed in Exchange by an admin, behind TenantCore's back; first in the grant order.
+    assert await api.context.connector.exchange.remove_mailbox(tenant_id, OPS)
+    await _put(api.http, tenant_id, SENDER_APP)
+    await api.worker.drain()
+    state = await _state(api, tenant_id)
+    assert (state["status"], state["ready_mailboxes"], state["granted_mailboxes"]) == (
+        "ready",
+        2,
+        1,
+    )
+    assert OPS in state["error"]
+    assert await _oauth_send(api, tenant_id, SALES) == 250
+
+    # Tried again every few minutes, not at every sweep.
+    grants = "exchange:Add-MailboxPermission"
+    before = (await calls(api)).get(grants, 0)
+    await api.worker.drain()
+    assert (await calls(api)).get(grants, 0) == before
+    await api.advance_sandbox_clock(5 * 60 + 1)
+    await api.worker.drain()
+    assert (await calls(api)).get(grants, 0) == before + 1
+    assert (await _state(api, tenant_id))["granted_mailboxes"] == 1
+
+    # Deleted in TenantCore too: nothing is missing any more.
+    ops_url = f"/v1/tenants/{tenant_id}/mailboxes/{await _id(api, tenant_id, OPS)}"
+    assert (await api.http.delete(ops_url)).status_code == 204
+    await api.advance_sandbox_clock(5 * 60 + 1)
+    await api.worker.drain()
+    state = await _state(api, tenant_id)
+    assert (state["status"], state["granted_mailboxes"], state["error"]) == ("ready", 1, None)
+
+
+async def test_an_app_removed_from_exchange_is_registered_again(api: Api) -> None:
+    tenant_id = await tenant_with_ready_mailboxes(api, "sales")
+    await _consent(api, tenant_id)
+    await _put(api.http, tenant_id, SENDER_APP)
+    await api.worker.drain()
+    first = (await _state(api, tenant_id))["service_principal_id"]  # Graph's id for the app
+    # An admin removes it in Exchange; the next mailbox's grant finds it gone.
+    await api.context.connector.exchange.remove_service_principal(tenant_id, SENDER_APP)
+    assert await _oauth_send(api, tenant_id, SALES) == 535
+    assert (await provision(api, tenant_id, "ops")).status_code == 200
+    await api.worker.drain()
+    await api.advance_sandbox_clock(600)
+    await api.worker.drain()
+    state = await _state(api, tenant_id)
+    assert (state["status"], state["granted_mailboxes"]) == ("ready", 2)
+    assert state["service_principal_id"] is not None
+    registered = await api.context.connector.exchange.get_service_principal(tenant_id, SENDER_APP)
+    assert registered is not None
+    assert registered.object_id == state["service_principal_id"] == first
+    assert await _oauth_send(api, tenant_id, SALES) == 250
+    assert await _oauth_send(api, tenant_id, OPS) == 250
+
+
+async def _id(api: Api, tenant_id: str, address: str) -> str:
+    return str(next(m["id"] for m in await listed(api, tenant_id) if m["primary_smtp"] == address))
 
 
 async def test_bad_requests_and_other_accounts(api: Api) -> None:

@@ -8,7 +8,9 @@ then `New-ServicePrincipal` registers it in Exchange. Then every ready mailbox g
 each recorded as it succeeds, so a crash repeats at most one (harmless: Exchange accepts a
 grant that exists). Mailboxes that become ready later are given to the app by the next step
 (the sweep finds them). An app Graph does not know in the tenant, or one TenantCore may not
-read, fails with the reason; Microsoft being unavailable only delays the step. Becoming
+read, fails with the reason; Microsoft being unavailable only delays the step. A ready mailbox
+Exchange no longer has (removed outside TenantCore) does not hold the others up: it is named in
+`error` and tried again every few minutes; an app Exchange no longer has is registered again. Becoming
 `ready` and failing send the `tenant.sending_app.ready` / `.failed` webhooks.
 
 Removing: `Remove-ServicePrincipal`, which takes its permissions with it, then TenantCore
@@ -90,8 +92,18 @@ async def _register_and_grant(context: AppContext, tenant: Tenant) -> None:
                 return
         async with unit_of_work(context.sessionmaker, read_only=True) as session:
             waiting = await repository.ungranted_mailboxes(session, tenant, GRANTS_PER_STEP)
+        missing: list[str] = []
         for mailbox_pk, address in waiting:
-            await context.connector.exchange.grant_full_access(tenant.tenant_id, address, object_id)
+            try:
+                await context.connector.exchange.grant_full_access(
+                    tenant.tenant_id, address, object_id
+                )
+            except NotFound:
+                if await context.connector.exchange.find_mailbox(tenant.tenant_id, address):
+                    await _registration_lost(context, tenant, app_id)
+                    return
+                missing.append(address)  # the others must not wait for it
+                continue
             async with unit_of_work(context.sessionmaker) as session:
                 await repository.mark_granted(session, mailbox_pk, app_id)
     except MicrosoftError as exc:
@@ -102,17 +114,28 @@ async def _register_and_grant(context: AppContext, tenant: Tenant) -> None:
         )
         await _later(context, tenant.id)
         return
+    if missing:
+        log.warning(
+            "mailboxes missing in Exchange: not given to the sending app",
+            tenant_id=tenant.tenant_id,
+            mailboxes=missing,
+        )
     async with unit_of_work(context.sessionmaker) as session:
         row = await session.get(Tenant, tenant.id)
         if row is None or row.sending_app_id != app_id:
             return
         if row.sending_app_status not in (SendingAppStatus.PENDING, SendingAppStatus.READY):
             return
-        row.sending_app_next_at = None
-        if row.sending_app_status == SendingAppStatus.READY:
-            return  # mailboxes that became ready since; any left wait for the next step
-        if await repository.ungranted_mailboxes(session, row, 1):
-            return  # more than one step's worth: the next step goes on
+        row.sending_app_error = _missing_error(missing)
+        left = await repository.ungranted_mailboxes(session, row, len(missing) + 1)
+        more = any(address not in missing for _, address in left)
+        # Mailboxes Exchange no longer has are tried again later, not at every sweep; the
+        # others (more than one step's worth, or ready since) go on at once.
+        row.sending_app_next_at = context.now() + RETRY_AFTER_FAILURE if missing else None
+        if more:
+            row.sending_app_next_at = None
+        if row.sending_app_status == SendingAppStatus.READY or more:
+            return
         row.sending_app_status = SendingAppStatus.READY
         log.info("sending app ready", tenant_id=row.tenant_id, app_id=app_id)
         await webhook_events.sending_app_settled(
@@ -138,6 +161,29 @@ async def _register(context: AppContext, tenant: Tenant, app_id: str) -> str | N
         if row is not None and row.sending_app_id == app_id:
             row.sending_app_object_id = registered.object_id
     return registered.object_id
+
+
+def _missing_error(missing: list[str]) -> str | None:
+    if not missing:
+        return None
+    return (
+        f"Exchange has no mailbox {', '.join(missing)} (removed outside TenantCore?): the app "
+        "holds every other ready mailbox; these are tried again every few minutes. Delete "
+        "them in TenantCore if they are gone for good."
+    )
+
+
+async def _registration_lost(context: AppContext, tenant: Tenant, app_id: str) -> None:
+    """Exchange has the mailbox but not the app's service principal (removed outside
+    TenantCore): register it again at the next step."""
+    log.warning("sending app missing in Exchange; registering it again", tenant_id=tenant.tenant_id)
+    async with unit_of_work(context.sessionmaker) as session:
+        row = await session.get(Tenant, tenant.id)
+        if row is not None and row.sending_app_id == app_id:
+            row.sending_app_status = SendingAppStatus.PENDING  # it holds no mailbox now
+            row.sending_app_object_id = None
+            row.sending_app_next_at = None
+            await repository.forget_grants(session, row.id)
 
 
 async def _failed(context: AppContext, tenant_pk: str, app_id: str, reason: str) -> None:

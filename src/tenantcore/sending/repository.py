@@ -23,7 +23,8 @@ async def tenants_due(
     session: AsyncSession, now: datetime, limit: int, tenant_pk: str | None = None
 ) -> list[str]:
     """Connected tenants whose sending app is to be registered or removed, or lacks a ready
-    mailbox, and whose next look is due."""
+    mailbox, or whose `error` names mailboxes Exchange lacked (to be looked at again), and
+    whose next look is due."""
     ungranted = exists().where(
         Mailbox.tenant_pk == Tenant.id, _ungranted(Tenant.sending_app_id.expression)
     )
@@ -33,7 +34,11 @@ async def tenants_due(
             [SendingAppStatus.PENDING, SendingAppStatus.READY, SendingAppStatus.REMOVING]
         ),
         or_(Tenant.sending_app_next_at.is_(None), Tenant.sending_app_next_at <= now),
-        or_(Tenant.sending_app_status != SendingAppStatus.READY, ungranted),
+        or_(
+            Tenant.sending_app_status != SendingAppStatus.READY,
+            ungranted,
+            Tenant.sending_app_error.is_not(None),
+        ),
     )
     if tenant_pk is not None:
         query = query.where(Tenant.id == tenant_pk)

@@ -32,7 +32,11 @@ class SendingAppOut(BaseModel):
     service_principal_id: str | None = Field(
         description="The app's service principal (object id) in the tenant, once found."
     )
-    error: str | None
+    error: str | None = Field(
+        description="Why the app could not be registered (`failed`), or which ready mailboxes "
+        "Exchange no longer has and the app therefore lacks (`pending` or `ready`); null when "
+        "nothing is wrong."
+    )
     ready_mailboxes: int = Field(description="The tenant's ready mailboxes.")
     granted_mailboxes: int = Field(
         description="Ready mailboxes the app may send as (FullAccess in Exchange)."
