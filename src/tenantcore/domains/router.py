@@ -14,7 +14,7 @@ from tenantcore.accounts.errors import AUTH_ERRORS, WRITE_AUTH_ERRORS
 from tenantcore.core.deps import ContextDep, ReadPrincipalDep, ReadSessionDep
 from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
 from tenantcore.core.pagination import InvalidCursor, PageCursor, PageLimit
-from tenantcore.domains import removal, service, verification
+from tenantcore.domains import batch, removal, service, verification
 from tenantcore.domains.errors import (
     DomainAlreadyRegistered,
     DomainHasMailboxes,
@@ -25,7 +25,13 @@ from tenantcore.domains.errors import (
     MicrosoftAccessDenied,
     TenantNotConnected,
 )
-from tenantcore.domains.schemas import DomainAdd, DomainList, DomainOut
+from tenantcore.domains.schemas import (
+    DomainAdd,
+    DomainBatchAdd,
+    DomainBatchResponse,
+    DomainList,
+    DomainOut,
+)
 from tenantcore.tenants.errors import TenantNotFound
 
 router = APIRouter(prefix="/v1/tenants/{tenant_id}/domains", tags=["Domains"])
@@ -64,6 +70,23 @@ async def add_domain(
     if not created:
         response.status_code = 200
     return domain
+
+
+@router.post(
+    "/batch",
+    responses=responses(*WRITE_AUTH_ERRORS, InvalidRequest, TenantNotFound, TenantNotConnected),
+)
+async def add_domains(
+    tenant_id: str,
+    body: DomainBatchAdd,
+    principal: ReadPrincipalDep,
+    session: ReadSessionDep,
+    context: ContextDep,
+) -> DomainBatchResponse:
+    """Register up to 50 domains at once: per name `created`, `exists` or `failed` (with the
+    code the single add would answer), in the order sent. One name failing does not stop the
+    others; send the failed ones again when their `retryable` is true."""
+    return await batch.add_many(context, session, principal, tenant_id, body.domains)
 
 
 @router.get("", responses=responses(*AUTH_ERRORS, InvalidCursor, TenantNotFound))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,3 +92,43 @@ class DomainList(BaseModel):
         description="With `limit`, the `cursor` of the next page; null on the last page and "
         "without `limit`."
     )
+
+
+MAX_DOMAINS_PER_BATCH = 50
+
+
+class DomainBatchAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    domains: list[str] = Field(
+        description=f"The custom domains to register: 1 to {MAX_DOMAINS_PER_BATCH}, each named "
+        "once.",
+        min_length=1,
+        max_length=MAX_DOMAINS_PER_BATCH,
+    )
+
+
+class DomainBatchResult(BaseModel):
+    name: str = Field(description="The name as sent.")
+    status: Literal["created", "exists", "failed"] = Field(
+        description="`created`: registered in Microsoft 365 and TenantCore (its `dns_records` "
+        "are to be published); `exists`: already on this tenant, no action taken; `failed`: "
+        "see `error`."
+    )
+    domain: DomainOut | None = Field(description="The domain; null for `failed`.")
+    error: str | None = Field(
+        description="For `failed`: the code the single add would answer with "
+        "(`invalid_domain`, `domain_already_registered`, `microsoft_unavailable`, ...)."
+    )
+    message: str | None = Field(description="For `failed`: what went wrong.")
+    retryable: bool | None = Field(
+        description="For `failed`: whether sending the name again later may succeed."
+    )
+
+
+class DomainBatchResponse(BaseModel):
+    tenant_id: str
+    created_count: int
+    exists_count: int
+    failed_count: int
+    results: list[DomainBatchResult] = Field(description="One per name, in the order sent.")

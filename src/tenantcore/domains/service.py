@@ -251,6 +251,13 @@ async def add(
     if await repository.registered_elsewhere(session, name, tenant.id):
         raise DomainAlreadyRegistered
     await release(session)
+    return await register(context, tenant, name)
+
+
+async def register(context: AppContext, tenant: Tenant, name: str) -> tuple[DomainOut, bool]:
+    """Add the (normalised) name, which the caller found neither on this tenant nor on
+    another, in Microsoft 365 and store it; (domain, created). A concurrent add may still
+    win: its domain, or `domain_already_registered`."""
     try:
         row = await _add_in_microsoft(context, tenant.tenant_id, name)
         await auto_publish(context, row)
