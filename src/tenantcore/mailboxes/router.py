@@ -21,7 +21,7 @@ from tenantcore.core.errors import InvalidRequest, ServiceUnavailable, responses
 from tenantcore.core.pagination import InvalidCursor, PageCursor, PageLimit
 from tenantcore.domains.errors import DomainNotFound, MicrosoftAccessDenied
 from tenantcore.enforcement.errors import InvalidSendLimit
-from tenantcore.mailboxes import export, reads, removal, service, updates
+from tenantcore.mailboxes import batch, export, reads, removal, service, updates
 from tenantcore.mailboxes.errors import (
     DomainNotVerified,
     DuplicateEmail,
@@ -35,6 +35,8 @@ from tenantcore.mailboxes.errors import (
     WeakPassword,
 )
 from tenantcore.mailboxes.schemas import (
+    BatchProvisionRequest,
+    BatchProvisionResponse,
     MailboxList,
     MailboxOut,
     MailboxUpdate,
@@ -187,6 +189,31 @@ async def provision_mailboxes(
     `failed` with `mailbox_limit_reached`; when none of the request could be honoured the
     whole request is 400 `mailbox_limit_reached`."""
     return await service.provision(context, session, principal, tenant_id, body)
+
+
+@router.post(
+    "/batch",
+    responses=responses(
+        *WRITE_AUTH_ERRORS,
+        InvalidRequest,
+        WeakPassword,
+        TenantNotFound,
+        ExchangeBootstrapNotReady,
+    ),
+)
+async def provision_mailboxes_on_many_domains(
+    tenant_id: str,
+    body: BatchProvisionRequest,
+    principal: PrincipalDep,
+    session: SessionDep,
+    context: ContextDep,
+) -> BatchProvisionResponse:
+    """Beyond the seed: mailboxes on up to 50 domains in one request, each domain's exactly
+    as a provisioning request for it would make them, one password for all. A result per
+    mailbox, domain by domain in the order sent; a domain that cannot take its mailboxes
+    fails them with the code the single request would answer (`domain_not_verified`, ...)
+    and the others go on."""
+    return await batch.provision_many(context, session, principal, tenant_id, body)
 
 
 @router.patch(

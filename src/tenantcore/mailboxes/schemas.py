@@ -71,6 +71,48 @@ class ProvisionResponse(BaseModel):
     results: list[ProvisionResult]
 
 
+MAX_DOMAINS_PER_BATCH = 50
+
+
+class DomainMailboxes(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    domain: str = Field(description="A verified domain of the tenant.", max_length=300)
+    mailboxes: list[MailboxRequest] = Field(
+        description="Mailboxes to create on it: 1-3, and at most 3 per domain including existing.",
+        min_length=1,
+    )
+
+
+class BatchProvisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_password: SecretStr = Field(
+        description="Initial password for the underlying user accounts (all mailboxes of the "
+        "request), with the same rules as a single provisioning request."
+    )
+    domains: list[DomainMailboxes] = Field(
+        description=f"1 to {MAX_DOMAINS_PER_BATCH} domains, each named once.",
+        min_length=1,
+        max_length=MAX_DOMAINS_PER_BATCH,
+    )
+
+
+class BatchProvisionResult(ProvisionResult):
+    domain: str = Field(description="The domain as sent.")
+
+
+class BatchProvisionResponse(BaseModel):
+    created_count: int
+    exists_count: int
+    failed_count: int
+    results: list[BatchProvisionResult] = Field(
+        description="One per mailbox, domain by domain, in the order sent. A domain that "
+        "cannot take mailboxes (`domain_not_found`, `domain_not_verified`, a bad address, more "
+        "than 3 listed) fails each of its mailboxes with that code."
+    )
+
+
 class MailboxOut(BaseModel):
     id: str
     display_name: str

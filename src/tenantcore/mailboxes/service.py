@@ -25,6 +25,7 @@ from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
 from tenantcore.domains import repository as domains_repository
 from tenantcore.domains.errors import DomainNotFound
+from tenantcore.domains.models import Domain
 from tenantcore.domains.names import lookup_name
 from tenantcore.mailboxes import repository, rules
 from tenantcore.mailboxes.errors import (
@@ -42,6 +43,7 @@ from tenantcore.mailboxes.reads import todays_count
 from tenantcore.mailboxes.schemas import (
     MailboxDetails,
     MailboxOut,
+    MailboxRequest,
     ProvisionRequest,
     ProvisionResponse,
     ProvisionResult,
@@ -128,28 +130,46 @@ def _limit_failure(name: str, email: str) -> ProvisionResult:
 
 def _validated(body: ProvisionRequest) -> tuple[str, list[tuple[str, str]], str]:
     """(domain name, [(display name, address)], password), or the first 400 that applies."""
-    domain_name = lookup_name(body.domain)
+    domain_name, requested = validated_mailboxes(body.domain, body.mailboxes)
+    password = body.account_password.get_secret_value()
+    rules.require_strong_password(password)
+    return domain_name, requested, password
+
+
+def validated_mailboxes(
+    raw_domain: str, mailboxes: list[MailboxRequest]
+) -> tuple[str, list[tuple[str, str]]]:
+    """(domain name, [(display name, address)]) of one domain's requested mailboxes, or the
+    first 400 (or `domain_not_found`) that applies."""
+    domain_name = lookup_name(raw_domain)
     if domain_name is None:
         raise DomainNotFound
-    if len(body.mailboxes) > MAX_MAILBOXES_PER_DOMAIN:
+    if len(mailboxes) > MAX_MAILBOXES_PER_DOMAIN:
         raise MailboxLimitReached(
             f"A domain holds at most {MAX_MAILBOXES_PER_DOMAIN} mailboxes; the request lists "
-            f"{len(body.mailboxes)}."
+            f"{len(mailboxes)}."
         )
     requested = [
         (
             rules.display_name(item.name, f"mailboxes[{index}].name"),
             rules.normalise_email(item.email, domain_name),
         )
-        for index, item in enumerate(body.mailboxes)
+        for index, item in enumerate(mailboxes)
     ]
     addresses = [address for _, address in requested]
     repeated = sorted({a for a in addresses if addresses.count(a) > 1})
     if repeated:
         raise DuplicateEmail(f"The request lists {', '.join(repeated)} more than once.")
-    password = body.account_password.get_secret_value()
-    rules.require_strong_password(password)
-    return domain_name, requested, password
+    return domain_name, requested
+
+
+async def verified_domain(session: AsyncSession, tenant: Tenant, domain_name: str) -> Domain:
+    domain = await domains_repository.by_name(session, tenant.id, domain_name)
+    if domain is None:
+        raise DomainNotFound
+    if not (domain.is_verified and domain.email_enabled):
+        raise DomainNotVerified
+    return domain
 
 
 async def provision(
@@ -162,13 +182,32 @@ async def provision(
     """Store the mailboxes and hand them to the background provisioning; see the module doc."""
     tenant = await require_tenant(session, principal, tenant_id)
     domain_name, requested, password = _validated(body)
-    domain = await domains_repository.by_name(session, tenant.id, domain_name)
-    if domain is None:
-        raise DomainNotFound
-    if not (domain.is_verified and domain.email_enabled):
-        raise DomainNotVerified
+    domain = await verified_domain(session, tenant, domain_name)
     if tenant.exchange_bootstrap_status != BootstrapStatus.READY:
         raise ExchangeBootstrapNotReady
+    ordered = await provision_on(context, session, tenant, domain, requested, password)
+    if all(result.status == "failed" for result in ordered):
+        raise MailboxLimitReached  # nothing was written: the transaction rolls back
+    context.jobs.nudge_tenant_after_commit(session, tenant.id)
+    return ProvisionResponse(
+        created_count=sum(r.status == "created" for r in ordered),
+        exists_count=sum(r.status == "exists" for r in ordered),
+        failed_count=sum(r.status == "failed" for r in ordered),
+        results=ordered,
+    )
+
+
+async def provision_on(
+    context: AppContext,
+    session: AsyncSession,
+    tenant: Tenant,
+    domain: Domain,
+    requested: list[tuple[str, str]],
+    password: str,
+) -> list[ProvisionResult]:
+    """Store one domain's requested mailboxes in the request's session: a result per mailbox,
+    in the order requested (`failed` with `mailbox_limit_reached` for those that don't fit;
+    nothing is written for them)."""
     vault = vault_for(context.settings)
     now = context.now()
     results: dict[str, ProvisionResult] = {}
@@ -198,16 +237,7 @@ async def provision(
         claimed, created = outcome
         taken_aliases.add(claimed.alias)
         results[address] = _result("created" if created else "exists", name, address, claimed)
-    ordered = [results[address] for _, address in requested]
-    if all(result.status == "failed" for result in ordered):
-        raise MailboxLimitReached  # nothing was written: the transaction rolls back
-    context.jobs.nudge_tenant_after_commit(session, tenant.id)
-    return ProvisionResponse(
-        created_count=sum(r.status == "created" for r in ordered),
-        exists_count=sum(r.status == "exists" for r in ordered),
-        failed_count=sum(r.status == "failed" for r in ordered),
-        results=ordered,
-    )
+    return [results[address] for _, address in requested]
 
 
 def _start(mailbox: Mailbox, name: str, sealed_password: str, now: datetime) -> None:
