@@ -24,7 +24,12 @@ from tenantcore.mailboxes.schemas import (
     BatchProvisionResult,
     DomainMailboxes,
 )
-from tenantcore.mailboxes.service import provision_on, validated_mailboxes, verified_domain
+from tenantcore.mailboxes.service import (
+    provision_on,
+    tally,
+    validated_mailboxes,
+    verified_domain,
+)
 from tenantcore.tenants.errors import ExchangeBootstrapNotReady
 from tenantcore.tenants.models import BootstrapStatus, Tenant
 from tenantcore.tenants.service import require_tenant
@@ -51,12 +56,7 @@ async def provision_many(
         results.extend(await _provision_domain(context, session, tenant, group, password))
     if any(result.status == "created" for result in results):
         context.jobs.nudge_tenant_after_commit(session, tenant.id)
-    return BatchProvisionResponse(
-        created_count=sum(r.status == "created" for r in results),
-        exists_count=sum(r.status == "exists" for r in results),
-        failed_count=sum(r.status == "failed" for r in results),
-        results=results,
-    )
+    return BatchProvisionResponse(**tally(results), results=results)
 
 
 async def _provision_domain(

@@ -15,6 +15,7 @@ the request could be created or was already there, the whole request is refused 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -189,12 +190,15 @@ async def provision(
     if all(result.status == "failed" for result in ordered):
         raise MailboxLimitReached  # nothing was written: the transaction rolls back
     context.jobs.nudge_tenant_after_commit(session, tenant.id)
-    return ProvisionResponse(
-        created_count=sum(r.status == "created" for r in ordered),
-        exists_count=sum(r.status == "exists" for r in ordered),
-        failed_count=sum(r.status == "failed" for r in ordered),
-        results=ordered,
-    )
+    return ProvisionResponse(**tally(ordered), results=ordered)
+
+
+def tally(results: Sequence[ProvisionResult]) -> dict[str, int]:
+    """The response's `created_count`, `exists_count` and `failed_count` of `results`."""
+    return {
+        f"{status}_count": sum(r.status == status for r in results)
+        for status in ("created", "exists", "failed")
+    }
 
 
 async def provision_on(
