@@ -98,6 +98,21 @@ async def test_microsoft_failing_defers_to_the_next_recheck(api: Api) -> None:
     assert (await api.http.get(url)).json()["is_verified"] is True
 
 
+async def test_a_domain_removed_in_microsoft_is_not_added_back_by_the_background(
+    api: Api,
+) -> None:
+    tenant_id, domain = await _unverified_domain(api)
+    ownership = by_purpose(domain)["verification"]
+    await publish(api, [{"type": "TXT", "name": "@", "value": ownership["value"]}])
+    await api.context.connector.graph.delete_domain(tenant_id, DOMAIN)
+
+    await _next_pending_recheck(api)
+    url = f"/v1/tenants/{tenant_id}/domains/{DOMAIN}"
+    assert (await api.http.get(url)).json()["is_verified"] is False
+    remote = await api.context.connector.graph.list_domains(tenant_id)
+    assert DOMAIN not in {d.id for d in remote}, "adding it back is for the customer to ask"
+
+
 async def test_an_explicit_verify_sends_the_event_once(api: Api) -> None:
     async with webhook_receiver() as receiver:
         hook = await api.http.post("/v1/webhooks", json={"url": receiver.url, "events": [EVENT]})

@@ -67,7 +67,11 @@ async def verify_if_published(
     if not wanted or not await dns_health.ownership_published(context, row.domain_name, wanted):
         return None
     try:
-        return await _verified(context, tenant_guid, row)
+        return await _verified(context, tenant_guid, row, re_add=False)
+    except NotFound:
+        # Removed in Microsoft 365 meanwhile: adding it back is for the customer to ask
+        # (`POST …/verify` does), not for a background pass.
+        log.info("domain not in Microsoft 365; not verified", domain=row.domain_name)
     except DomainVerificationFailed as exc:
         log.info("domain not verified yet", domain=row.domain_name, reason=exc.message)
     except MicrosoftError as exc:
@@ -75,15 +79,21 @@ async def verify_if_published(
     return None
 
 
-async def _verified(context: AppContext, tenant_guid: str, row: Domain) -> dict[str, Any]:
+async def _verified(
+    context: AppContext, tenant_guid: str, row: Domain, *, re_add: bool = True
+) -> dict[str, Any]:
     """Microsoft's side of verification and the DNS check after it: the changes to save
     (`row` is updated in memory as it goes). `DomainVerificationFailed` when Microsoft cannot
     find the record (a new verification code, if the domain had to be added again, is saved
-    first: it is what the customer must now publish); `MicrosoftError` when Microsoft fails."""
+    first: it is what the customer must now publish); `MicrosoftError` when Microsoft fails
+    (`NotFound` for a domain gone from Microsoft 365, unless `re_add`)."""
     graph, name = context.connector.graph, row.domain_name
     changes: dict[str, Any] = {}
     try:
-        remote, re_added = await _microsoft_domain(graph, tenant_guid, name)
+        if re_add:
+            remote, re_added = await _microsoft_domain(graph, tenant_guid, name)
+        else:
+            remote, re_added = await graph.get_domain(tenant_guid, name), False
         if re_added:
             verification = await graph.verification_records(tenant_guid, name)
             changes.update(
