@@ -8,6 +8,7 @@ from tenantcore.enforcement.caps import (
     CapGroup,
     Ceiling,
     EnforcedMailbox,
+    blocked_members,
     cap_from_name,
     cap_groups,
     effective_cap,
@@ -102,3 +103,17 @@ def test_ramped_mailboxes_group_by_the_day_s_cap() -> None:
         CapGroup(10, ("b@b.com",)),
         CapGroup(15, ("day2@a.com", "old@a.com")),
     ]
+
+
+def test_blocked_mailboxes_belong_in_the_group_of_the_scope_covering_them_today() -> None:
+    today, yesterday = TODAY.isoformat(), date(2026, 11, 24).isoformat()
+    mailboxes = [
+        EnforcedMailbox("A@a.com", "a.com", None, blocked_on=today),
+        EnforcedMailbox("b@b.com", "b.com", None, blocked_on=today),
+        EnforcedMailbox("c@b.com", "b.com", None, blocked_on=yesterday),  # not rolled over yet
+        EnforcedMailbox("d@b.com", "b.com", None),
+    ]
+    both = {"*": Ceiling(20), "a.com": Ceiling(10)}
+    assert blocked_members(mailboxes, both, TODAY) == {"a.com": {"a@a.com"}, "*": {"b@b.com"}}
+    assert blocked_members(mailboxes, {"a.com": Ceiling(10)}, TODAY) == {"a.com": {"a@a.com"}}
+    assert blocked_members(mailboxes, {}, TODAY) == {}

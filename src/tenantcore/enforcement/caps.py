@@ -44,6 +44,8 @@ class EnforcedMailbox:
     domain: str
     own_limit: int | None
     ready_at: datetime | None = None
+    # The UTC day (YYYY-MM-DD) of the block TenantCore recorded for it, if any.
+    blocked_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,3 +104,19 @@ def cap_from_name(name: str) -> int | None:
         return None
     suffix = name[len(CAP_NAME_PREFIX) :]
     return int(suffix) if suffix.isdigit() else None
+
+
+def blocked_members(
+    mailboxes: Iterable[EnforcedMailbox], policies: Mapping[str, Ceiling], today: date
+) -> dict[str, set[str]]:
+    """What each scope's blocking group (the switch) should hold on `today`: the mailboxes
+    TenantCore has blocked today, in the group of the scope that covers them now."""
+    members: defaultdict[str, set[str]] = defaultdict(set)
+    day = today.isoformat()
+    for mailbox in mailboxes:
+        if mailbox.blocked_on != day:
+            continue
+        scope = mailbox.domain if mailbox.domain in policies else TENANT_WIDE_SCOPE
+        if scope in policies:
+            members[scope].add(mailbox.address.lower())
+    return dict(members)

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tenantcore.enforcement.caps import CapGroup, cap_from_name
 from tenantcore.enforcement.models import TENANT_WIDE_SCOPE
 from tenantcore.microsoft.connector import MicrosoftConnector
+from tenantcore.microsoft.errors import NotFound
 from tenantcore.microsoft.models import OutboundSpamPolicy
 
 REJECT_TEXT = (
@@ -63,7 +65,11 @@ async def apply(
     *,
     caps: list[CapGroup],
     switches: list[Switch],
+    members: Mapping[str, set[str]] | None = None,
 ) -> None:
+    """Make Exchange hold `caps` and `switches`; with `members` (addresses by scope key, see
+    caps.blocked_members), each switch's group holds exactly its scope's: whatever a failed
+    change, an admin or an earlier scope left there is put right."""
     exchange = connector.exchange
     existing = await exchange.list_outbound_spam_policies(tenant_guid)
     kept = _customer_settings(existing)
@@ -103,6 +109,27 @@ async def apply(
             reason_text=REJECT_TEXT,
             enhanced_status_code=REJECT_CODE,
         )
+        if members is not None:
+            await _hold_exactly(
+                connector, tenant_guid, switch, members.get(switch.scope_key, set())
+            )
+
+
+async def _hold_exactly(
+    connector: MicrosoftConnector, tenant_guid: str, switch: Switch, wanted: set[str]
+) -> None:
+    exchange = connector.exchange
+    held = {
+        member.primary_smtp_address.lower()
+        for member in await exchange.list_group_members(tenant_guid, switch.group_name)
+    }
+    for address in sorted(held - wanted):
+        await exchange.remove_group_member(tenant_guid, switch.group_name, address)
+    for address in sorted(wanted - held):
+        try:
+            await exchange.add_group_member(tenant_guid, switch.group_name, address)
+        except NotFound:  # the mailbox is gone from Exchange: nothing of it to block
+            continue
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from tenantcore.core.context import AppContext
 from tenantcore.core.db import unit_of_work
 from tenantcore.domains.service import microsoft_failure
 from tenantcore.enforcement import exchange_sync, repository
-from tenantcore.enforcement.caps import cap_groups
+from tenantcore.enforcement.caps import blocked_members, cap_groups
 from tenantcore.enforcement.errors import PolicyNotFound
 from tenantcore.enforcement.models import PolicyProvisioningStatus
 from tenantcore.enforcement.service import resolve_scope
@@ -40,13 +40,15 @@ async def remove_policy(
         if removed is None:
             raise PolicyNotFound
         remaining = [p for p in policies if p.scope_key != scope_key]
+        limits, today = repository.ceilings(remaining), context.now().date()
         initial = tenant.tenant_domain or tenant.default_domain or ""
         try:
             await exchange_sync.apply(
                 context.connector,
                 tenant.tenant_id,
-                caps=cap_groups(mailboxes, repository.ceilings(remaining), context.now().date()),
+                caps=cap_groups(mailboxes, limits, today),
                 switches=[exchange_sync.switch_for(p.scope_key, initial) for p in remaining],
+                members=blocked_members(mailboxes, limits, today),
             )
             await exchange_sync.remove_switch(
                 context.connector, tenant.tenant_id, exchange_sync.switch_for(scope_key, initial)

@@ -85,11 +85,21 @@ def ceilings_on(connection: Connection, tenant_pk: str) -> dict[str, Ceiling]:
 async def enforceable_mailboxes(session: AsyncSession, tenant_pk: str) -> list[EnforcedMailbox]:
     """The tenant's mailboxes that exist in Exchange."""
     result = await session.execute(
-        select(Mailbox.primary_smtp, Domain.domain_name, Mailbox.daily_send_limit, Mailbox.ready_at)
+        select(
+            Mailbox.primary_smtp,
+            Domain.domain_name,
+            Mailbox.daily_send_limit,
+            Mailbox.ready_at,
+            Mailbox.blocked_at,
+            Mailbox.usage_day,
+        )
         .join(Domain, Domain.id == Mailbox.domain_pk)
         .where(Mailbox.tenant_pk == tenant_pk, Mailbox.status == MailboxStatus.READY)
     )
-    return [EnforcedMailbox(str(a), str(d), own, ready) for a, d, own, ready in result.all()]
+    return [
+        EnforcedMailbox(str(a), str(d), own, ready, None if blocked is None else day)
+        for a, d, own, ready, blocked, day in result.all()
+    ]
 
 
 async def mark_pending(session: AsyncSession, tenant_pk: str) -> None:

@@ -23,7 +23,13 @@ from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.models import Domain
 from tenantcore.domains.names import lookup_name
 from tenantcore.enforcement import exchange_sync, repository
-from tenantcore.enforcement.caps import Ceiling, EnforcedMailbox, cap_groups, scope_limit
+from tenantcore.enforcement.caps import (
+    Ceiling,
+    EnforcedMailbox,
+    blocked_members,
+    cap_groups,
+    scope_limit,
+)
 from tenantcore.enforcement.errors import InvalidRamp, InvalidSendLimit, PolicyNotFound
 from tenantcore.enforcement.models import (
     TENANT_WIDE_SCOPE,
@@ -139,12 +145,18 @@ async def provision_tenant(context: AppContext, tenant_pk: str) -> None:
             return
         policies = await repository.policies_of(session, tenant_pk)
         mailboxes = await repository.enforceable_mailboxes(session, tenant_pk)
-    caps = cap_groups(mailboxes, repository.ceilings(policies), context.now().date())
+    limits, today = repository.ceilings(policies), context.now().date()
     initial = tenant.tenant_domain or tenant.default_domain or ""
     switches = [exchange_sync.switch_for(p.scope_key, initial) for p in policies]
     status, error, retry_at = PolicyProvisioningStatus.PROVISIONED, None, None
     try:
-        await exchange_sync.apply(context.connector, tenant.tenant_id, caps=caps, switches=switches)
+        await exchange_sync.apply(
+            context.connector,
+            tenant.tenant_id,
+            caps=cap_groups(mailboxes, limits, today),
+            switches=switches,
+            members=blocked_members(mailboxes, limits, today),
+        )
     except (Throttled, Transient) as exc:
         status, error = PolicyProvisioningStatus.PENDING, f"{type(exc).__name__}: {exc}"
         retry_at = context.now() + RETRY_DELAY

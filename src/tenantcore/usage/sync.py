@@ -77,6 +77,8 @@ class _Plan:
     closed_caps: dict[str, dict[str, int | None]] = field(default_factory=dict)
     # A ramp moved some mailbox's cap with the new day: Exchange must follow.
     caps_moved: bool = False
+    # A blocking group change failed: enforcement provisioning puts the groups right.
+    switch_failed: bool = False
 
 
 def utc_midnight(moment: datetime) -> datetime:
@@ -170,15 +172,15 @@ async def sync_tenant(context: AppContext, tenant_pk: str) -> None:
         for scope_key in (domains[address], TENANT_WIDE_SCOPE):
             if scope_key in limits:
                 switch = exchange_sync.switch_for(scope_key, initial)
-                await _quietly(
-                    exchange.remove_group_member(tenant.tenant_id, switch.group_name, address)
-                )
+                removed = exchange.remove_group_member(tenant.tenant_id, switch.group_name, address)
+                plan.switch_failed |= not await _quietly(removed)
         if address in restricted:
             await _quietly(exchange.remove_blocked_sender(tenant.tenant_id, address))
     for address in plan.block:
         scope_key = domains[address] if domains[address] in limits else TENANT_WIDE_SCOPE
         switch = exchange_sync.switch_for(scope_key, initial)
-        await _quietly(exchange.add_group_member(tenant.tenant_id, switch.group_name, address))
+        added = exchange.add_group_member(tenant.tenant_id, switch.group_name, address)
+        plan.switch_failed |= not await _quietly(added)
     settlement = await read_settlement(context, tenant, now, budget)
     await _record(context, tenant_pk, plan, settlement, now, today, next_sync, budget)
 
@@ -231,14 +233,19 @@ async def _no_trace() -> tuple[list[MessageTraceRow], int]:
     return [], 0
 
 
-async def _quietly(call: Awaitable[object]) -> None:
-    """Switch changes are best effort: Exchange's own cap already holds; log and go on."""
+async def _quietly(call: Awaitable[object]) -> bool:
+    """A switch change, best effort: Exchange's own cap already holds. False when it failed
+    (logged); the sync then has enforcement provisioned again, which puts the blocking groups
+    right (enforcement/exchange_sync.py), so a missed release does not outlast the failure."""
     try:
         await call
     except NotFound:
         log.warning("blocking group missing; enforcement needs re-provisioning")
+        return False
     except MicrosoftError as exc:
         log.warning("blocking switch change failed", error=str(exc))
+        return False
+    return True
 
 
 async def _reschedule(
@@ -277,7 +284,7 @@ async def _record(
             pending = tenant.usage_unsettled_day
             if pending is None or plan.closed_day < pending:
                 tenant.usage_unsettled_day = plan.closed_day
-        if plan.caps_moved:
+        if plan.caps_moved or plan.switch_failed:
             await enforcement_repository.mark_pending(session, tenant_pk)
         # Read again inside this transaction: what another sync or a restart left is what
         # the events and the blocks are decided against.
