@@ -59,11 +59,13 @@ def mailbox_list(
     *,
     domain: str | None = None,
     status: str | None = None,
+    blocked: bool | None = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> bytes:
     """The `MailboxList` document, serialized: every mailbox of the tenant (or of one domain,
-    and/or in one status), by domain and address; a page of them with `limit`."""
+    and/or in one status, and/or blocked or not), by domain and address; a page of them with
+    `limit`."""
     if status is not None and status not in _STATUSES:
         raise InvalidRequest("status must be provisioning, ready or failed.")
     after = decode_cursor(_CURSOR_KIND, cursor, 2)
@@ -79,6 +81,7 @@ def mailbox_list(
             tenant_guid,
             domain_name=domain_name,
             status=status,
+            blocked=blocked,
             after=after,
             limit=fetch_size(limit),
         ),

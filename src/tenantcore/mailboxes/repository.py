@@ -101,14 +101,15 @@ def list_rows_on(
     *,
     domain_name: str | None = None,
     status: str | None = None,
+    blocked: bool | None = None,
     mailbox_id: str | None = None,
     after: tuple[str, ...] | None = None,
     limit: int | None = None,
 ) -> Sequence[AnyRow]:
     """The account's tenant's mailboxes as plain rows (`LIST_FIELDS`, the tenant's primary
-    key and name), by domain then address, optionally only those of one domain and/or status, or only one
-    mailbox; only those after the (domain, address) `after`, at most `limit`. No rows: none
-    matching, or no such tenant."""
+    key and name), by domain then address, optionally only those of one domain and/or status
+    and/or blocked or not, or only one mailbox; only those after the (domain, address)
+    `after`, at most `limit`. No rows: none matching, or no such tenant."""
     query = _LIST
     if after is not None:
         query = query.where(tuple_(Domain.domain_name, Mailbox.primary_smtp) > tuple_(*after))
@@ -120,6 +121,10 @@ def list_rows_on(
         query = query.where(Domain.domain_name == domain_name)
     if status is not None:
         query = query.where(Mailbox.status == status)
+    if blocked is not None:
+        query = query.where(
+            Mailbox.blocked_at.is_not(None) if blocked else Mailbox.blocked_at.is_(None)
+        )
     return connection.execute(query, {"tenant_guid": tenant_guid, "account_id": account_id}).all()
 
 

@@ -69,6 +69,13 @@ async def list_mailboxes(
         str | None,
         Query(description="Only mailboxes in this status: provisioning, ready or failed."),
     ] = None,
+    blocked: Annotated[
+        bool | None,
+        Query(
+            description="Beyond the seed: only mailboxes blocked today (`true`: `blocked_at` "
+            "set) or only those not blocked (`false`)."
+        ),
+    ] = None,
     limit: PageLimit = None,
     cursor: PageCursor = None,
 ) -> Response:
@@ -83,6 +90,7 @@ async def list_mailboxes(
             today,
             domain=domain,
             status=status,
+            blocked=blocked,
             limit=limit,
             cursor=cursor,
         )
