@@ -7,7 +7,8 @@ scope's switch (transport rule and group) is removed, then TenantCore forgets th
 Microsoft fails on the way, the policy stays and the tenant's enforcement is marked for
 provisioning again, so the reconciler puts Exchange back to what TenantCore holds; the call
 can be repeated. A block Exchange itself applied today (the cap policy's BlockUserForToday)
-lasts until 00:00 UTC whatever TenantCore does.
+lasts until 00:00 UTC whatever TenantCore does, and so does a block TenantCore recorded today:
+the mailbox moves to the blocking group of the tenant-wide policy, when there is one.
 """
 
 from __future__ import annotations
