@@ -83,6 +83,10 @@ async def test_a_domain_policy_removed_from_over_the_tenant_wide_one(api: Api) -
     removed = await api.http.delete(_url(tenant_id), params={"domain_scope": DOMAIN})
     assert removed.status_code == 204
     await api.worker.drain()
+    # The day's block stays, now in the group of the scope that covers the mailbox.
+    assert await _group_members(api, tenant_id, TENANT_WIDE_SCOPE) == [SALES]
+    usage = (await api.http.get(f"/v1/tenants/{tenant_id}/mailboxes/{mailbox_id}/usage")).json()
+    assert usage["is_blocked"] is True
 
     await _released_and_sending(api, tenant_id, mailbox_id)
     assert await _group_members(api, tenant_id, TENANT_WIDE_SCOPE) == []
