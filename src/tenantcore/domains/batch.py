@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
 from tenantcore.core.errors import AppError, InvalidRequest
+from tenantcore.core.tally import tally
 from tenantcore.domains import repository
 from tenantcore.domains.errors import DomainAlreadyRegistered, TenantNotConnected
 from tenantcore.domains.names import normalise_domain
@@ -68,13 +69,7 @@ async def add_many(
     for index, result in zip(to_add, added, strict=True):
         results[index] = result
     done = [result for result in results if result is not None]
-    return DomainBatchResponse(
-        tenant_id=tenant.tenant_id,
-        created_count=sum(r.status == "created" for r in done),
-        exists_count=sum(r.status == "exists" for r in done),
-        failed_count=sum(r.status == "failed" for r in done),
-        results=done,
-    )
+    return DomainBatchResponse(tenant_id=tenant.tenant_id, **tally(done), results=done)
 
 
 async def _add_one(

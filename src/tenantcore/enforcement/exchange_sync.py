@@ -65,11 +65,11 @@ async def apply(
     *,
     caps: list[CapGroup],
     switches: list[Switch],
-    members: Mapping[str, set[str]] | None = None,
+    members: Mapping[str, set[str]],
 ) -> None:
-    """Make Exchange hold `caps` and `switches`; with `members` (addresses by scope key, see
-    caps.blocked_members), each switch's group holds exactly its scope's: whatever a failed
-    change, an admin or an earlier scope left there is put right."""
+    """Make Exchange hold `caps` and `switches`, each switch's group exactly its scope's
+    `members` (addresses by scope key, see caps.blocked_members): whatever a failed change, an
+    admin or an earlier scope left there is put right."""
     exchange = connector.exchange
     existing = await exchange.list_outbound_spam_policies(tenant_guid)
     kept = _customer_settings(existing)
@@ -109,10 +109,7 @@ async def apply(
             reason_text=REJECT_TEXT,
             enhanced_status_code=REJECT_CODE,
         )
-        if members is not None:
-            await _hold_exactly(
-                connector, tenant_guid, switch, members.get(switch.scope_key, set())
-            )
+        await _hold_exactly(connector, tenant_guid, switch, members.get(switch.scope_key, set()))
 
 
 async def _hold_exactly(

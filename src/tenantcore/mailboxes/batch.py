@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
 from tenantcore.core.errors import AppError, InvalidRequest
+from tenantcore.core.tally import tally
 from tenantcore.domains.names import lookup_name
 from tenantcore.mailboxes import rules
 from tenantcore.mailboxes.schemas import (
@@ -26,7 +27,6 @@ from tenantcore.mailboxes.schemas import (
 )
 from tenantcore.mailboxes.service import (
     provision_on,
-    tally,
     validated_mailboxes,
     verified_domain,
 )

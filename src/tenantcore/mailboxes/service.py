@@ -15,7 +15,6 @@ the request could be created or was already there, the whole request is refused 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenantcore.accounts.service import Principal
 from tenantcore.core.context import AppContext
+from tenantcore.core.tally import tally
 from tenantcore.domains import repository as domains_repository
 from tenantcore.domains.errors import DomainNotFound
 from tenantcore.domains.models import Domain
@@ -191,14 +191,6 @@ async def provision(
         raise MailboxLimitReached  # nothing was written: the transaction rolls back
     context.jobs.nudge_tenant_after_commit(session, tenant.id)
     return ProvisionResponse(**tally(ordered), results=ordered)
-
-
-def tally(results: Sequence[ProvisionResult]) -> dict[str, int]:
-    """The response's `created_count`, `exists_count` and `failed_count` of `results`."""
-    return {
-        f"{status}_count": sum(r.status == status for r in results)
-        for status in ("created", "exists", "failed")
-    }
 
 
 async def provision_on(

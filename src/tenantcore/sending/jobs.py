@@ -131,9 +131,8 @@ async def _register_and_grant(context: AppContext, tenant: Tenant) -> None:
         more = any(address not in missing for _, address in left)
         # Mailboxes Exchange no longer has are tried again later, not at every sweep; the
         # others (more than one step's worth, or ready since) go on at once.
-        row.sending_app_next_at = context.now() + RETRY_AFTER_FAILURE if missing else None
-        if more:
-            row.sending_app_next_at = None
+        retry_later = missing and not more
+        row.sending_app_next_at = context.now() + RETRY_AFTER_FAILURE if retry_later else None
         if row.sending_app_status == SendingAppStatus.READY or more:
             return
         row.sending_app_status = SendingAppStatus.READY
