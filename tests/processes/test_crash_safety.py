@@ -44,11 +44,12 @@ TENANT_CEILING = 20
 KILLS = 6
 # Exchange slowed down while the work is asked for, and slower still while the kills land, so
 # that they land in the middle of the work however fast the machine; the faults are cleared
-# once the kills are over, so the rest runs at full speed.
+# once the kills are over, so the rest runs at full speed. Mailboxes take 5 s to propagate, so
+# those asked for last are still on their way while the kills land.
 SLOW_EXCHANGE = {"rules": [{"host": "exchange", "latency_ms": 250, "latency_jitter_ms": 100}]}
-CHAOS_EXCHANGE = {"rules": [{"host": "exchange", "latency_ms": 700, "latency_jitter_ms": 200}]}
+CHAOS_EXCHANGE = {"rules": [{"host": "exchange", "latency_ms": 1200, "latency_jitter_ms": 300}]}
 SETTINGS = {
-    "TENANTCORE_SANDBOX__PROPAGATION_SECONDS": "2",
+    "TENANTCORE_SANDBOX__PROPAGATION_SECONDS": "5",
     "TENANTCORE_USAGE_SYNC_SECONDS": "5",
 }
 
